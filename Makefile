@@ -1,0 +1,41 @@
+# Two commands on a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint bench eval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP) $@
+
+demo: $(STAMP)
+	$(BIN)/cm-coach review --platform x \
+	  --context "Un siège sans dossier dans un avion, comment cela peut-il être autorisé ?" \
+	  "Avant que nous puissions enquêter sur le sujet, je vous demande de supprimer la photographie et de nous donner plus d'informations en messages privés."
+
+test: $(DEV_STAMP)
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/python -m pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check bot tests bench
+
+bench: $(DEV_STAMP)
+	$(BIN)/python bench/run.py
+
+eval: $(STAMP)
+	$(BIN)/cm-coach eval ../shared/corpus/dev.jsonl
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

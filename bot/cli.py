@@ -1,0 +1,222 @@
+"""The `cm-coach` command line.
+
+Subcommands import what they need when they run, so that an offline
+`cm-coach review` never loads openai, slack_bolt or discord.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot import __version__
+from bot.review.models import PLATFORMS
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="cm-coach",
+        description="Reviews a community manager's draft reply against Odile Ambry's four golden "
+        "rules (guard the reputation, produce, know how to react, federate).",
+        epilog="Examples:\n"
+        '  cm-coach review "Please delete the photo and DM us."\n'
+        '  cm-coach review --context "My order arrived broken." --platform x "DM us."\n'
+        "  echo \"Merci de retirer votre vidéo\" | cm-coach review - --format json\n"
+        "  cm-coach eval ../shared/corpus/dev.jsonl\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"cm-coach {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("review", help="review a draft reply", description="Review a draft reply.")
+    r.add_argument("text", nargs="?", help="the draft; '-' or nothing reads it from standard input")
+    r.add_argument("--context", help="the customer's message the draft answers")
+    r.add_argument("--platform", help=f"where it will be posted: {', '.join(PLATFORMS)}")
+    r.add_argument("--lang", help="the draft's language (fr, en); detected when omitted")
+    r.add_argument("--config", help="config file (default: ./cm-coach.toml, then the user config)")
+    r.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    r.add_argument("--engine", choices=("offline", "llm", "auto"), help="override review.engine")
+    r.add_argument("--fail-on", choices=("revise", "block"),
+                   help="exit 1 when the verdict is this or worse (for CI checks of canned replies)")
+    r.add_argument("--no-color", action="store_true", help="plain text, no colours")
+
+    e = sub.add_parser("eval", help="score the engine on a labelled JSONL corpus")
+    e.add_argument("file", help="a JSONL corpus (see docs/review-contract.md)")
+    e.add_argument("--format", choices=("text", "json"), default="text")
+    e.add_argument("--config", help="config file")
+    e.add_argument("--engine", choices=("offline", "llm", "auto"), default="offline")
+
+    ru = sub.add_parser("rules", help="list the rules of the offline engine")
+    ru.add_argument("--lang", choices=("fr", "en"), help="only this language")
+    ru.add_argument("--format", choices=("text", "json"), default="text")
+
+    d = sub.add_parser("doctor", help="check the configuration and reach the LLM endpoint")
+    d.add_argument("--config", help="config file")
+
+    c = sub.add_parser("chat", help="coach in the terminal, as in a direct message")
+    c.add_argument("--config", help="config file")
+    c.add_argument("--user", default=None, help="who is talking (default: your login name)")
+
+    s = sub.add_parser("serve", help="run the bot on a chat platform")
+    s.add_argument("platform", choices=("slack", "discord"))
+    s.add_argument("--config", help="config file")
+    s.add_argument("--http", action="store_true", help="Slack: HTTP mode instead of Socket Mode")
+    s.add_argument("--port", type=int, help="Slack HTTP mode: port to listen on")
+    return p
+
+
+def _load(args: argparse.Namespace) -> Settings:
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings(getattr(args, "config", None))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def _read_draft(text: str | None) -> str:
+    if text is not None and text != "-":
+        return text
+    if sys.stdin is None or (text is None and sys.stdin.isatty()):
+        raise UsageError('no draft given: cm-coach review "your reply", or pipe it in with -')
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"standard input is not UTF-8 text (byte {exc.start}); save the draft as UTF-8 and retry"
+        ) from exc
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from bot.review.reviewer import Reviewer
+    from bot.review.validation import DraftError
+
+    settings = _load(args)
+    platform = args.platform or settings.brand.platform
+    if platform not in PLATFORMS:
+        raise UsageError(f"unknown platform {platform!r}; choose one of {', '.join(PLATFORMS)}")
+    if args.lang and args.lang not in ("fr", "en"):
+        raise UsageError(f"unknown language {args.lang!r}; the offline engine speaks fr and en")
+    draft = _read_draft(args.text)
+    reviewer = Reviewer(settings, engine=args.engine)
+    request = reviewer.request(draft, context=args.context, platform=platform, lang=args.lang)
+    try:
+        if reviewer.use_llm():
+            review = reviewer.review_blocking(request)
+        else:
+            review = reviewer.review_sync(request)
+    except DraftError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.format == "json":
+        print(json.dumps(review.to_dict(), ensure_ascii=False, indent=2))
+    elif args.format == "markdown":
+        from bot.render.markdown import render_markdown
+
+        print(render_markdown(review))
+    else:
+        from bot.render.terminal import render_terminal
+
+        color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        print(render_terminal(review, color=color))
+    if args.fail_on:
+        order = {"post": 0, "revise": 1, "block": 2}
+        if order[review.verdict] >= order[args.fail_on]:
+            return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.review.evaluation import CorpusError, evaluate_file, format_report
+
+    settings = _load(args)
+    try:
+        report = evaluate_file(args.file, settings, engine=args.engine)
+    except CorpusError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.format == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from bot.review.packs import packs
+
+    rows = []
+    for lang, pack in sorted(packs().items()):
+        if args.lang and lang != args.lang:
+            continue
+        for rule in pack.rules:
+            rows.append({"lang": lang, "id": rule.id, "category": rule.category, "rule": rule.rule,
+                         "severity": rule.severity, "message": rule.message, "case": rule.case})
+        for s in pack.strengths:
+            rows.append({"lang": lang, "id": s.id, "category": f"strength:{s.kind}", "rule": s.rule,
+                         "severity": "-", "message": s.message, "case": None})
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    width = max((len(r["id"]) for r in rows), default=10)
+    for r in rows:
+        print(f"{r['lang']}  {r['id']:<{width}}  {r['category']:<20} {r['rule']:<10} {r['severity']:<6}  {r['message']}")
+    print(f"\n{len(rows)} rules. Edit them in bot/review/packs/*.yml (see docs/rule-packs.md).")
+    return EXIT_OK
+
+
+def _delegate(module: str, function: str, args: argparse.Namespace) -> int:
+    import importlib
+
+    settings = _load(args)
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise UsageError(f"this command needs a module that is not installed ({exc.name}); "
+                         "reinstall with `make demo` or `pip install -e .`") from exc
+    return int(getattr(mod, function)(args, settings) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        if args.command == "review":
+            return cmd_review(args)
+        if args.command == "eval":
+            return cmd_eval(args)
+        if args.command == "rules":
+            return cmd_rules(args)
+        if args.command == "doctor":
+            return _delegate("bot.review.doctor", "run", args)
+        if args.command == "chat":
+            return _delegate("bot.platforms.console", "run", args)
+        if args.command == "serve":
+            return _delegate(f"bot.platforms.{args.platform}", "serve", args)
+    except UsageError as exc:
+        print(f"cm-coach: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("cm-coach: interrupted", file=sys.stderr)
+        return 130
+    parser.print_help()
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

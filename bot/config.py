@@ -1,0 +1,226 @@
+"""Settings: a TOML file, then one environment override per key.
+
+Where the file is looked for, in order: `--config PATH`, `./cm-coach.toml`,
+the user's config directory (`cm-coach/config.toml`). Every key can be
+overridden by `CM_COACH_<SECTION>_<KEY>` (e.g. `CM_COACH_BRAND_VOICE=warm`).
+Secrets (tokens, API keys) are read from the environment only.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from bot.review.models import PLATFORMS, VOICES, BrandProfile
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class BrandSection:
+    name: str = ""
+    voice: str = "neutral"
+    address: str = "auto"
+    signature: str = ""
+    platform: str = "generic"
+    banned_terms: tuple[str, ...] = ()
+    # Extra rules: same shape as a rule pack's rules (see bot/review/packs/).
+    extra_rules: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class ReviewSection:
+    engine: str = "auto"  # offline | llm | auto
+    max_draft_chars: int = 10_000
+    language: str = "auto"  # auto | fr | en
+
+
+@dataclass(frozen=True)
+class LLMSection:
+    base_url: str = ""
+    model: str = "gpt-4o-mini"
+    timeout: float = 20.0
+    deadline: float = 45.0
+    max_concurrency: int = 4
+    max_retries: int = 4
+    temperature: float = 0.2
+    cache_size: int = 512
+    # api_key: environment only (OPENAI_API_KEY or CM_COACH_LLM_API_KEY).
+
+
+@dataclass(frozen=True)
+class SlackSection:
+    api_url: str = "https://slack.com/api/"
+    port: int = 3000
+    mode: str = "socket"  # socket | http
+
+
+@dataclass(frozen=True)
+class DiscordSection:
+    dev_guild_id: int = 0
+    cooldown_seconds: float = 5.0
+    message_content: bool = True
+
+
+@dataclass(frozen=True)
+class StoreSection:
+    data_dir: str = ""
+    retention_days: int = 90
+
+
+@dataclass(frozen=True)
+class Settings:
+    brand: BrandSection = field(default_factory=BrandSection)
+    review: ReviewSection = field(default_factory=ReviewSection)
+    llm: LLMSection = field(default_factory=LLMSection)
+    slack: SlackSection = field(default_factory=SlackSection)
+    discord: DiscordSection = field(default_factory=DiscordSection)
+    store: StoreSection = field(default_factory=StoreSection)
+    source: str = "defaults"
+
+    @property
+    def profile(self) -> BrandProfile:
+        b = self.brand
+        return BrandProfile(
+            name=b.name, voice=b.voice, address=b.address,  # type: ignore[arg-type]
+            signature=b.signature, platform=b.platform,
+            banned_terms=tuple(b.banned_terms), extra_rules=tuple(b.extra_rules),
+        )
+
+    @property
+    def llm_api_key(self) -> str:
+        """From the environment only; never stored, never logged."""
+        return os.environ.get("CM_COACH_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY", "")
+
+    @property
+    def llm_base_url(self) -> str:
+        return (
+            os.environ.get("CM_COACH_LLM_BASE_URL")
+            or self.llm.base_url
+            or os.environ.get("OPENAI_BASE_URL", "")
+        )
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_api_key or self.llm_base_url)
+
+    @property
+    def data_dir(self) -> Path:
+        if self.store.data_dir:
+            return Path(self.store.data_dir).expanduser()
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("cm-coach", appauthor=False))
+
+
+_SECTIONS = {f.name: f for f in fields(Settings) if f.name != "source"}
+
+
+def _user_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("cm-coach", appauthor=False)) / "config.toml"
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("CM_COACH_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("cm-coach.toml")
+    if local.is_file():
+        return local
+    user = _user_config_path()
+    return user if user.is_file() else None
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    text_kind = str(kind)
+    try:
+        if kind is bool or text_kind == "bool":
+            if isinstance(value, bool):
+                return value
+            low = str(value).strip().lower()
+            if low in {"1", "true", "yes", "on"}:
+                return True
+            if low in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(value)
+        if kind is int or text_kind == "int":
+            return int(value)
+        if kind is float or text_kind == "float":
+            return float(value)
+        if text_kind.startswith("tuple[str"):
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        if text_kind.startswith("tuple[dict"):
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise ValueError("a list of tables")
+            return tuple(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: cannot read {value!r} ({exc}); fix it in the config file") from exc
+
+
+def _section(name: str, raw: dict[str, Any], env: dict[str, str], where: str) -> Any:
+    cls = _SECTIONS[name].default_factory()  # type: ignore[misc]
+    hints = get_type_hints(type(cls))
+    values: dict[str, Any] = {}
+    for key, val in raw.items():
+        if key not in hints:
+            raise ConfigError(f"{where}: unknown setting [{name}] {key}; see config.example.toml")
+        values[key] = _coerce(val, hints[key], f"{where} [{name}] {key}")
+    for key, kind in hints.items():
+        var = f"CM_COACH_{name.upper()}_{key.upper()}"
+        if var in env:
+            values[key] = _coerce(env[var], kind, var)
+    return replace(cls, **values)
+
+
+def _validate(s: Settings, where: str) -> None:
+    if s.brand.voice not in VOICES:
+        raise ConfigError(f"{where}: brand.voice must be one of {', '.join(VOICES)}")
+    if s.brand.address not in ("tu", "vous", "auto"):
+        raise ConfigError(f"{where}: brand.address must be tu, vous or auto")
+    if s.brand.platform not in PLATFORMS:
+        raise ConfigError(f"{where}: brand.platform must be one of {', '.join(PLATFORMS)}")
+    if s.review.engine not in ("offline", "llm", "auto"):
+        raise ConfigError(f"{where}: review.engine must be offline, llm or auto")
+    if s.review.max_draft_chars < 1:
+        raise ConfigError(f"{where}: review.max_draft_chars must be a positive number")
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None
+) -> Settings:
+    """Read the settings; raise ConfigError with a one-line fix on any problem."""
+    env = dict(os.environ) if env is None else env
+    found = find_config(path)
+    raw: dict[str, Any] = {}
+    where = "defaults"
+    if found is not None:
+        where = str(found)
+        try:
+            raw = tomllib.loads(found.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {found} not found; check the path or drop --config") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {found} cannot be read ({exc}); check its permissions") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {found} is not valid TOML ({exc}); fix that line") from exc
+    for name in raw:
+        if name not in _SECTIONS:
+            raise ConfigError(f"{where}: unknown section [{name}]; see config.example.toml")
+        if not isinstance(raw[name], dict):
+            raise ConfigError(f"{where}: [{name}] must be a table")
+    sections = {name: _section(name, raw.get(name, {}), env, where) for name in _SECTIONS}
+    settings = Settings(**sections, source=where)
+    _validate(settings, where)
+    return settings

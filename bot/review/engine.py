@@ -1,0 +1,389 @@
+"""The offline engine: rule packs applied to a draft, scored against the four
+golden rules. Pure judgement: no network, no files beyond the packs read once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.review.language import SUPPORTED, detect
+from bot.review.models import (
+    GOLDEN_RULES,
+    SEVERITY_ORDER,
+    Finding,
+    Review,
+    ReviewRequest,
+    RuleScore,
+    Span,
+    Strength,
+)
+from bot.review.packs import Pack, Rule, extra_rules, packs
+from bot.review.platforms import spec, weighted_length
+from bot.review.text import Folded, fold, inside, placeholder_regions, quoted_regions
+
+# Which golden rules a category weighs on (taxonomy.md); the first is the finding's own.
+CATEGORY_RULES: dict[str, tuple[str, ...]] = {
+    "deletion_demand": ("react", "reputation"),
+    "censorship": ("reputation",),
+    "condescension": ("reputation", "federate"),
+    "insult": ("reputation", "federate"),
+    "blame_shift": ("react",),
+    "no_acknowledgement": ("react",),
+    "private_redirect": ("react",),
+    "legal_threat": ("reputation",),
+    "sensitive_topic": ("reputation",),
+    "discrimination": ("reputation", "federate"),
+    "aggressive_tone": ("react",),
+    "personal_data": ("reputation",),
+    "address_form": ("federate",),
+    "platform_fit": ("produce",),
+}
+BASE_SCORE = 7
+PENALTY = {"high": 6, "medium": 3, "low": 1}
+RISK_WEIGHT = {"high": 0.72, "medium": 0.38, "low": 0.08}
+WEAK_SCORE = 4
+MAX_MATCHES_PER_RULE = 3
+# Strengths that show the draft heard the customer.
+ACKNOWLEDGING = ("apology", "empathy", "acknowledgement")
+
+
+@dataclass
+class Analysis:
+    """What the engine saw in one draft; the review is computed from it."""
+
+    language: str
+    pack: Pack | None
+    folded: Folded
+    context_flags: set[str]
+    strengths: list[Strength] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    signals: set[str] = field(default_factory=set)  # unscored cues, e.g. a private channel
+    facts: bool = False
+
+
+def _function_word_scores(folded_text: str) -> dict[str, int]:
+    words = re.findall(r"[a-z']+", folded_text)
+    scores: dict[str, int] = {}
+    for lang, pack in packs().items():
+        scores[lang] = sum(1 for w in words if w in pack.function_words or w.split("'")[0] + "'" in pack.function_words)
+    return scores
+
+
+def detect_language(draft: str, folded: Folded | None = None) -> str:
+    folded = folded or fold(draft)
+    return detect(draft, _function_word_scores(folded.text)).language
+
+
+def _negated(pack: Pack, text: str, start: int) -> bool:
+    if pack.negation is None:
+        return False
+    before = text[max(0, start - 90):start]
+    cut = None
+    for cut in pack.clause_break.finditer(before):
+        pass
+    if cut is not None:
+        before = before[cut.end():]
+    words = before.split()[-pack.negation_window:]
+    return bool(pack.negation.search(" ".join(words)))
+
+
+def _matches(
+    patterns: tuple[re.Pattern[str], ...],
+    folded: Folded,
+    excluded: list[tuple[int, int]],
+    pack: Pack | None,
+    negatable: bool,
+    limit: int = MAX_MATCHES_PER_RULE,
+) -> list[Span]:
+    spans: list[Span] = []
+    seen: set[tuple[int, int]] = set()
+    for pattern in patterns:
+        for m in pattern.finditer(folded.text):
+            if m.end() == m.start():
+                continue
+            start, end = folded.span(m.start(), m.end())
+            if (start, end) in seen or inside(start, end, excluded):
+                continue
+            if negatable and pack is not None and _negated(pack, folded.text, m.start()):
+                continue
+            seen.add((start, end))
+            spans.append(Span(start, end, folded.original[start:end]))
+            if len(spans) >= limit:
+                return spans
+    return spans
+
+
+def _context_flags(pack: Pack | None, context: str | None) -> set[str]:
+    if not context or not context.strip():
+        return {"no_context"}
+    flags = {"has_context"}
+    if pack is None:
+        return flags
+    folded = fold(context)
+    for name, patterns in pack.context.items():
+        if any(p.search(folded.text) for p in patterns):
+            flags.add(name)
+    if "brand_fault" in flags:
+        flags.add("complaint")
+    return flags
+
+
+def _severity(rule: Rule, voice: str, flags: set[str]) -> str:
+    for adj in rule.adjust:
+        if adj.voices and voice not in adj.voices:
+            continue
+        if adj.context and not all(c in flags for c in adj.context):
+            continue
+        return adj.severity
+    return rule.severity
+
+
+def _shouting(folded: Folded, rule: Rule) -> list[Span]:
+    text = folded.original
+    min_letters = int(rule.params.get("min_letters", 4))
+    spans: list[Span] = []
+    for m in re.finditer(r"[^\W\d_][^\W\d_'’\-]*(?:[\s'’\-]+[^\W\d_][^\W\d_'’\-]*)*", text):
+        chunk = m.group(0)
+        words = [w for w in re.split(r"[\s'’\-]+", chunk) if w]
+        caps = [w for w in words if len(w) >= 2 and w.isupper()]
+        if sum(len(w) for w in caps) < min_letters or len(caps) < max(1, int(rule.params.get("min_words", 2))):
+            continue
+        # Find the run of capitalised words inside the chunk.
+        run = re.search(r"(?:\b[^\W\d_a-z]{2,}\b[\s'’\-]*){%d,}" % max(1, int(rule.params.get("min_words", 2))), chunk)
+        if run:
+            s = m.start() + run.start()
+            e = m.start() + run.end()
+            while e > s and not text[e - 1].isalpha():
+                e -= 1
+            spans.append(Span(s, e, text[s:e]))
+    return spans[:MAX_MATCHES_PER_RULE]
+
+
+def _address_mix(folded: Folded, rule: Rule, excluded: list[tuple[int, int]], profile_address: str) -> tuple[list[Span], str]:
+    tu = _matches(rule.params.get("tu", ()), folded, excluded, None, False, 5)
+    vous = _matches(rule.params.get("vous", ()), folded, excluded, None, False, 5)
+    if tu and vous:
+        return [tu[0], vous[0]], "mixed"
+    if profile_address == "vous" and tu:
+        return tu[:1], "profile"
+    if profile_address == "tu" and vous:
+        return vous[:1], "profile"
+    return [], ""
+
+
+def _analyse(request: ReviewRequest, language: str) -> Analysis:
+    draft = request.draft
+    folded = fold(draft)
+    pack = packs().get(language)
+    flags = _context_flags(pack, request.context)
+    analysis = Analysis(language, pack, folded, flags)
+    excluded = placeholder_regions(draft)
+    quoted = quoted_regions(draft) + excluded
+    voice = request.profile.voice
+
+    if pack is not None:
+        for s in pack.strengths:
+            for span in _matches(s.patterns, folded, quoted, pack, s.negatable, 1):
+                if s.scored:
+                    analysis.strengths.append(Strength(s.kind, s.rule, span, s.message))  # type: ignore[arg-type]
+                else:
+                    analysis.signals.add(s.kind)
+        kinds = {s.kind for s in analysis.strengths} | analysis.signals
+        analysis.facts = "facts" in kinds
+        rules = pack.rules + extra_rules(request.profile.extra_rules, language)
+        # Absence rules last: they may give way to what the other rules found.
+        for rule in sorted(rules, key=lambda r: r.check == "absence"):
+            if rule.when and not all(w in flags for w in rule.when):
+                continue
+            if rule.except_when and flags.intersection(rule.except_when):
+                continue
+            if rule.unless and kinds.intersection(rule.unless):
+                continue
+            if rule.unless_findings and any(
+                f.category in rule.unless_findings and f.severity != "low" for f in analysis.findings
+            ):
+                continue
+            severity = _severity(rule, voice, flags)
+            if rule.check == "existence":
+                spans = _matches(rule.patterns, folded, quoted if rule.skip_quoted else excluded,
+                                 pack, rule.negatable)
+                for span in spans:
+                    analysis.findings.append(_finding(rule, severity, span))
+            elif rule.check == "absence":
+                if not rule.patterns or not _matches(rule.patterns, folded, quoted, pack, True, 1):
+                    analysis.findings.append(_finding(rule, severity, None))
+            elif rule.check == "shouting":
+                for span in _shouting(folded, rule):
+                    analysis.findings.append(_finding(rule, severity, span))
+            elif rule.check == "address_mix":
+                spans, why = _address_mix(folded, rule, excluded, request.profile.address)
+                if spans:
+                    message = rule.message if why == "mixed" else pack.message(
+                        "address_profile", address=request.profile.address)
+                    analysis.findings.append(Finding(rule.category, severity, rule.rule, spans[0],  # type: ignore[arg-type]
+                                                     message, rule.case, rule.id))
+    _banned_terms(request, analysis, excluded)
+    _platform_fit(request, analysis)
+    return analysis
+
+
+def _finding(rule: Rule, severity: str, span: Span | None) -> Finding:
+    return Finding(rule.category, severity, rule.rule, span, rule.message, rule.case, rule.id)  # type: ignore[arg-type]
+
+
+def _banned_terms(request: ReviewRequest, analysis: Analysis, excluded: list[tuple[int, int]]) -> None:
+    folded = analysis.folded
+    for term in request.profile.banned_terms:
+        needle = fold(term).text.strip()
+        if not needle:
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(needle)}(?!\w)")
+        for span in _matches((pattern,), folded, excluded, None, False, 1):
+            message = (analysis.pack.message("banned_term", term=term) if analysis.pack
+                       else f"'{term}' is on the brand's list of banned terms.")
+            analysis.findings.append(Finding("address_form", "medium", "federate", span, message, None,
+                                             "brand.banned_terms"))
+
+
+def _platform_fit(request: ReviewRequest, analysis: Analysis) -> None:
+    s = spec(request.platform)
+    if not s.limit:
+        return
+    length = weighted_length(request.draft, request.platform)
+    if length <= s.limit:
+        return
+    severity = "medium" if length > s.limit * 1.1 else "low"
+    values = {"platform": s.name, "length": length, "limit": s.limit}
+    message = (analysis.pack.message("platform_fit", **values) if analysis.pack
+               else "{length} characters as {platform} counts them; the limit is {limit}.".format(**values))
+    analysis.findings.append(Finding("platform_fit", severity, "produce", None, message, None,  # type: ignore[arg-type]
+                                     "platform.length"))
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per category and place: the most severe wins."""
+    findings = sorted(findings, key=lambda f: -SEVERITY_ORDER[f.severity])
+    kept: list[Finding] = []
+    for f in findings:
+        clash = False
+        for k in kept:
+            if k.category != f.category:
+                continue
+            if f.span is None or k.span is None:
+                clash = f.span is None and k.span is None
+            else:
+                clash = f.span.start < k.span.end and k.span.start < f.span.end
+            if clash:
+                break
+        if not clash:
+            kept.append(f)
+    return sorted(kept, key=lambda f: (-SEVERITY_ORDER[f.severity], f.span.start if f.span else -1))
+
+
+def _scores(analysis: Analysis, request: ReviewRequest) -> list[RuleScore]:
+    pack = analysis.pack
+    msg = pack.message if pack else (lambda key, **kw: key)
+    scores = {r: BASE_SCORE for r in GOLDEN_RULES}
+    notes: dict[str, list[str]] = {r: [] for r in GOLDEN_RULES}
+    by_rule: dict[str, set[str]] = {r: set() for r in GOLDEN_RULES}
+    for s in analysis.strengths:
+        if s.kind in by_rule[s.rule]:
+            continue
+        by_rule[s.rule].add(s.kind)
+        if len(by_rule[s.rule]) <= 3:
+            scores[s.rule] += 1
+            notes[s.rule].append(msg("strength_note", kind=msg(f"strength_{s.kind}"), text=s.span.text if s.span else ""))
+    seen: set[tuple[str, str]] = set()
+    for f in analysis.findings:
+        for rule in CATEGORY_RULES.get(f.category, (f.rule,)):
+            key = (rule, f.category)
+            if key in seen:
+                continue
+            seen.add(key)
+            scores[rule] -= PENALTY[f.severity]
+            notes[rule].append(msg("finding_note", category=msg(f"category_{f.category}"),
+                                   severity=msg(f"severity_{f.severity}")))
+    words = len(analysis.folded.text.split())
+    kinds = {s.kind for s in analysis.strengths}
+    if words < 5 and not kinds.intersection({"facts", "next_step"}):
+        scores["produce"] -= 3
+        notes["produce"].append(msg("too_thin"))
+    if "question" in analysis.context_flags and not kinds.intersection({"facts", "next_step"}):
+        scores["produce"] -= 2
+        notes["produce"].append(msg("question_unanswered"))
+    if "complaint" in analysis.context_flags and kinds.intersection(ACKNOWLEDGING) and not any(
+        f.rule == "react" for f in analysis.findings
+    ):
+        scores["react"] += 1
+        notes["react"].append(msg("complaint_acknowledged"))
+    out = []
+    for rule in GOLDEN_RULES:
+        value = max(0, min(10, scores[rule]))
+        if not notes[rule]:
+            notes[rule].append(msg(f"rule_{rule}_ok"))
+        out.append(RuleScore(rule, value, notes[rule]))  # type: ignore[arg-type]
+    return out
+
+
+def _risk_and_verdict(findings: list[Finding], scores: list[RuleScore]) -> tuple[int, str]:
+    safe = 1.0
+    for f in findings:
+        safe *= 1 - RISK_WEIGHT[f.severity]
+    weakest = min(s.score for s in scores)
+    risk = 1 - safe
+    if weakest < WEAK_SCORE:
+        risk = max(risk, 0.25 + (WEAK_SCORE - weakest) * 0.05)
+    severities = {f.severity for f in findings}
+    if "high" in severities:
+        verdict = "block"
+        risk = max(risk, 0.7)
+    elif "medium" in severities or weakest < WEAK_SCORE:
+        verdict = "revise"
+        risk = min(max(risk, 0.3), 0.69)
+    else:
+        verdict = "post"
+        risk = min(risk, 0.29)
+    return round(risk * 100), verdict
+
+
+def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
+    """Review a draft with the rule packs alone."""
+    folded = fold(request.draft)
+    language = request.lang or detect_language(request.draft, folded)
+    analysis = _analyse(request, language if language in packs() else "")
+    analysis.language = language
+    if language not in SUPPORTED or analysis.pack is None:
+        analysis.notes.append(
+            "The offline engine covers French and English; this draft looks like "
+            f"'{language}', so only its length, tone marks and the brand's terms were checked."
+        )
+    elif "no_context" in analysis.context_flags:
+        analysis.notes.append(analysis.pack.message("no_context"))
+    findings = _dedupe(analysis.findings)
+    analysis.findings = findings
+    scores = _scores(analysis, request)
+    risk, verdict = _risk_and_verdict(findings, scores)
+    if analysis.pack is None and verdict == "post":
+        verdict, risk = "revise", max(risk, 30)
+    review = Review(
+        verdict=verdict,  # type: ignore[arg-type]
+        risk=risk,
+        language=language,
+        engine="offline",
+        golden_rules=scores,
+        findings=findings,
+        strengths=analysis.strengths,
+        notes=analysis.notes,
+        draft=request.draft,
+        context=request.context,
+        platform=request.platform,
+    )
+    if rewrite and verdict != "post" and analysis.pack is not None:
+        from bot.review.rewrites import propose
+
+        review.rewrites = propose(request, review, analysis.pack)
+        if not review.rewrites:
+            review.notes.append(analysis.pack.message("no_rewrite"))
+    return review

@@ -1,0 +1,276 @@
+"""Rule packs: the knowledge of the offline engine, as data.
+
+One YAML file per language under `bot/review/packs/` (Vale's shape: a generic
+matcher here, rules, messages and examples in files a community manager can
+read and edit). `docs/rule-packs.md` explains every field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.review.models import CATEGORIES, GOLDEN_RULES, SEVERITIES
+
+PACK_DIR = Path(__file__).parent / "packs"
+CHECKS = ("existence", "absence", "shouting", "address_mix")
+_VOCAB_REF = re.compile(r"\{([a-z_]+)\}")
+
+
+class PackError(ValueError):
+    """A rule pack that cannot be used; the message names the file and rule."""
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """Change a rule's severity when the brand voice or the context says so."""
+
+    voices: tuple[str, ...]
+    context: tuple[str, ...]
+    severity: str
+
+
+@dataclass(frozen=True)
+class Example:
+    draft: str
+    context: str | None = None
+    voice: str | None = None
+    platform: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    category: str
+    rule: str
+    severity: str
+    message: str
+    check: str = "existence"
+    patterns: tuple[re.Pattern[str], ...] = ()
+    case: str | None = None
+    negatable: bool = False
+    skip_quoted: bool = True
+    unless: tuple[str, ...] = ()
+    when: tuple[str, ...] = ()
+    except_when: tuple[str, ...] = ()
+    unless_findings: tuple[str, ...] = ()
+    adjust: tuple[Adjustment, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    must_match: tuple[Example, ...] = ()
+    must_not_match: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True)
+class StrengthRule:
+    id: str
+    kind: str
+    rule: str
+    message: str
+    patterns: tuple[re.Pattern[str], ...]
+    negatable: bool = True
+    scored: bool = True
+    must_match: tuple[Example, ...] = ()
+    must_not_match: tuple[Example, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pack:
+    language: str
+    path: Path
+    function_words: frozenset[str]
+    negation: re.Pattern[str] | None
+    negation_window: int
+    clause_break: re.Pattern[str]
+    cases: dict[str, str]
+    context: dict[str, tuple[re.Pattern[str], ...]]
+    rules: tuple[Rule, ...]
+    strengths: tuple[StrengthRule, ...]
+    messages: dict[str, str]
+
+    def message(self, key: str, **values: Any) -> str:
+        template = self.messages.get(key, key)
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError):
+            return template
+
+
+def _expand(pattern: str, vocab: dict[str, str], where: str, depth: int = 0) -> str:
+    if depth > 5:
+        raise PackError(f"{where}: vocabulary references nest too deep")
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in vocab:
+            raise PackError(f"{where}: unknown vocabulary word {{{name}}}")
+        return "(?:" + _expand(vocab[name], vocab, where, depth + 1) + ")"
+
+    return _VOCAB_REF.sub(sub, pattern)
+
+
+def compile_pattern(pattern: str, vocab: dict[str, str], where: str, bounded: bool = True) -> re.Pattern[str]:
+    body = _expand(str(pattern), vocab, where)
+    if bounded:
+        body = rf"(?<![\w])(?:{body})(?![\w])"
+    try:
+        return re.compile(body)
+    except re.error as exc:
+        raise PackError(f"{where}: pattern {pattern!r} is not a valid regular expression ({exc})") from exc
+
+
+def _examples(raw: Any, where: str) -> tuple[Example, ...]:
+    out: list[Example] = []
+    for item in raw or ():
+        if isinstance(item, str):
+            out.append(Example(item))
+        elif isinstance(item, dict) and "draft" in item:
+            out.append(Example(str(item["draft"]), item.get("context"), item.get("voice"),
+                               item.get("platform")))
+        else:
+            raise PackError(f"{where}: an example must be a string or have a 'draft'")
+    return tuple(out)
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def build_rule(raw: dict[str, Any], vocab: dict[str, str], cases: dict[str, str], where: str) -> Rule:
+    rid = str(raw.get("id", "")).strip()
+    where = f"{where} rule {rid or '?'}"
+    if not rid:
+        raise PackError(f"{where}: every rule needs an id")
+    category = raw.get("category")
+    if category not in CATEGORIES:
+        raise PackError(f"{where}: category {category!r} is not in the taxonomy")
+    golden = raw.get("rule")
+    if golden not in GOLDEN_RULES:
+        raise PackError(f"{where}: rule must be one of {', '.join(GOLDEN_RULES)}")
+    severity = raw.get("severity", "medium")
+    if severity not in SEVERITIES:
+        raise PackError(f"{where}: severity must be high, medium or low")
+    check = raw.get("check", "existence")
+    if check not in CHECKS:
+        raise PackError(f"{where}: check must be one of {', '.join(CHECKS)}")
+    bounded = bool(raw.get("word_boundaries", True))
+    patterns = tuple(compile_pattern(p, vocab, where, bounded) for p in raw.get("patterns") or ())
+    if check == "existence" and not patterns:
+        raise PackError(f"{where}: an existence rule needs patterns")
+    case_key = raw.get("case")
+    case = cases.get(case_key, case_key) if case_key else None
+    adjust = tuple(
+        Adjustment(_tuple(a.get("voice")), _tuple(a.get("context")), a["severity"])
+        for a in raw.get("adjust") or ()
+    )
+    for a in adjust:
+        if a.severity not in SEVERITIES:
+            raise PackError(f"{where}: adjust severity must be high, medium or low")
+    examples = raw.get("examples") or {}
+    params = {k: v for k, v in raw.items() if k in {"min_letters", "min_ratio", "min_words"}}
+    if check == "address_mix":
+        params["tu"] = tuple(compile_pattern(p, vocab, where) for p in raw.get("tu", ()))
+        params["vous"] = tuple(compile_pattern(p, vocab, where) for p in raw.get("vous", ()))
+    if not raw.get("message"):
+        raise PackError(f"{where}: every rule needs a message")
+    return Rule(
+        id=rid, category=category, rule=golden, severity=severity, message=str(raw["message"]).strip(),
+        check=check, patterns=patterns, case=case, negatable=bool(raw.get("negatable", False)),
+        skip_quoted=bool(raw.get("skip_quoted", True)), unless=_tuple(raw.get("unless")),
+        when=_tuple(raw.get("when")), except_when=_tuple(raw.get("except_when")),
+        unless_findings=_tuple(raw.get("unless_findings")), adjust=adjust, params=params,
+        must_match=_examples(examples.get("match"), where),
+        must_not_match=_examples(examples.get("no_match"), where),
+    )
+
+
+def _build(data: dict[str, Any], path: Path) -> Pack:
+    where = path.name
+    vocab = {str(k): str(v) for k, v in (data.get("vocabulary") or {}).items()}
+    cases = {str(k): str(v).strip() for k, v in (data.get("cases") or {}).items()}
+    neg = data.get("negation") or {}
+    rules = tuple(build_rule(r, vocab, cases, where) for r in data.get("rules") or ())
+    ids = [r.id for r in rules]
+    if len(ids) != len(set(ids)):
+        raise PackError(f"{where}: two rules share an id")
+    strengths = []
+    for raw in data.get("strengths") or ():
+        sw = f"{where} strength {raw.get('id', '?')}"
+        if raw.get("rule") not in GOLDEN_RULES:
+            raise PackError(f"{sw}: rule must be one of {', '.join(GOLDEN_RULES)}")
+        ex = raw.get("examples") or {}
+        strengths.append(StrengthRule(
+            id=str(raw["id"]), kind=str(raw["kind"]), rule=raw["rule"],
+            message=str(raw.get("message", "")).strip(),
+            patterns=tuple(compile_pattern(p, vocab, sw) for p in raw.get("patterns") or ()),
+            negatable=bool(raw.get("negatable", True)), scored=bool(raw.get("scored", True)),
+            must_match=_examples(ex.get("match"), sw), must_not_match=_examples(ex.get("no_match"), sw),
+        ))
+    return Pack(
+        language=str(data["language"]),
+        path=path,
+        function_words=frozenset(str(w) for w in data.get("function_words") or ()),
+        negation=compile_pattern(neg["cues"], vocab, where) if neg.get("cues") else None,
+        negation_window=int(neg.get("window", 6)),
+        clause_break=re.compile(neg.get("clause_break", r"[.;:!?()\n]|,| mais | but ")),
+        cases=cases,
+        context={
+            str(k): tuple(compile_pattern(p, vocab, f"{where} context {k}") for p in v or ())
+            for k, v in (data.get("context") or {}).items()
+        },
+        rules=rules,
+        strengths=tuple(strengths),
+        messages={str(k): str(v).strip() for k, v in (data.get("messages") or {}).items()},
+    )
+
+
+def load_pack(path: Path) -> Pack:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PackError(f"{path.name}: cannot be read ({exc})") from exc
+    if not isinstance(data, dict) or "language" not in data:
+        raise PackError(f"{path.name}: a rule pack is a mapping with a 'language'")
+    return _build(data, path)
+
+
+@lru_cache(maxsize=1)
+def packs() -> dict[str, Pack]:
+    """Every pack under bot/review/packs, by language; read once per process."""
+    found: dict[str, Pack] = {}
+    for path in sorted(PACK_DIR.glob("*.yml")):
+        if path.name.startswith("_"):
+            continue
+        pack = load_pack(path)
+        found[pack.language] = pack
+    return found
+
+
+def extra_rules(raw_rules: tuple[dict[str, Any], ...], language: str) -> tuple[Rule, ...]:
+    """The brand profile's own rules (same fields as a pack's), for one language."""
+    pack = packs().get(language)
+    vocab: dict[str, str] = {}
+    if pack is not None:
+        vocab = _pack_vocab(language)
+    out = []
+    for raw in raw_rules:
+        langs = _tuple(raw.get("lang"))
+        if langs and language not in langs:
+            continue
+        out.append(build_rule(raw, vocab, pack.cases if pack else {}, "brand.extra_rules"))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _pack_vocab(language: str) -> dict[str, str]:
+    pack = packs()[language]
+    data = yaml.load(pack.path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return {str(k): str(v) for k, v in (data.get("vocabulary") or {}).items()}

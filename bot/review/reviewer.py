@@ -1,0 +1,75 @@
+"""The one entry point every front end uses: a request in, a review out.
+
+It validates the draft, picks the engine (offline, llm, auto) and never leaves
+the caller without a review: when the LLM path fails, the offline review comes
+back with a note saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bot.review.engine import review_offline
+from bot.review.models import Review, ReviewRequest
+from bot.review.validation import check_draft
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+class Reviewer:
+    """Reviews drafts with the settings' brand profile and engine choice."""
+
+    def __init__(self, settings: Settings | None = None, engine: str | None = None) -> None:
+        if settings is None:
+            from bot.config import Settings
+
+            settings = Settings()
+        self.settings = settings
+        self.engine = engine or settings.review.engine
+        self._llm = None  # created on first use (bot.review.llm), only when configured
+
+    def request(self, draft: str, **fields: object) -> ReviewRequest:
+        """A request carrying the brand profile and default platform of the settings."""
+        fields.setdefault("profile", self.settings.profile)
+        fields.setdefault("platform", self.settings.brand.platform)
+        return ReviewRequest(draft=draft, **fields)  # type: ignore[arg-type]
+
+    def prepare(self, request: ReviewRequest) -> ReviewRequest:
+        """Validate (raises DraftError) and fill in what the settings know."""
+        check_draft(request.draft, self.settings.review.max_draft_chars)
+        lang = request.lang
+        if not lang and self.settings.review.language in ("fr", "en"):
+            lang = self.settings.review.language
+        return replace(request, lang=lang)
+
+    def use_llm(self) -> bool:
+        if self.engine == "offline":
+            return False
+        if self.engine == "llm":
+            return True
+        return self.settings.llm_configured
+
+    def review_sync(self, request: ReviewRequest) -> Review:
+        """Offline-only review, synchronous (the LLM path is async)."""
+        return review_offline(self.prepare(request))
+
+    async def review(self, request: ReviewRequest) -> Review:
+        request = self.prepare(request)
+        if not self.use_llm():
+            return review_offline(request)
+        try:
+            from bot.review.llm import LLMReviewer
+        except ImportError:  # the LLM path is not available in this build
+            review = review_offline(request)
+            review.notes.append("LLM review unavailable in this build; offline review shown.")
+            return review
+        if self._llm is None:
+            self._llm = LLMReviewer(self.settings)
+        return await self._llm.review(request)
+
+    def review_blocking(self, request: ReviewRequest) -> Review:
+        """Run `review` to completion from synchronous code (command line, tests)."""
+        return asyncio.run(self.review(request))

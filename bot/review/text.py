@@ -1,0 +1,111 @@
+"""Text normalisation with a map back to the draft's own offsets.
+
+Rules match on a folded copy of the draft (lower case, accents removed,
+typographic apostrophes and quotes unified, runs of white space collapsed),
+so that « SUPPRIMEZ », « supprimez » and « suprimez » meet the same pattern;
+every folded character remembers where it came from, so findings point at
+the exact words of the draft as given.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_APOSTROPHES = "’‘ʼ`´′"
+_QUOTE_PAIRS = {"«": "»", "“": "”", '"': '"', "„": "“"}
+_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,80}\]")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    if ch in _APOSTROPHES:
+        return "'"
+    if ch.isspace():
+        return " "
+    if ch.isascii():
+        return ch.lower()
+    decomposed = unicodedata.normalize("NFKD", ch)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if ch in "œŒ":
+        return "oe"
+    if ch in "æÆ":
+        return "ae"
+    return base.casefold() if base else ""
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A folded draft and the original index of each folded character."""
+
+    original: str
+    text: str
+    origin: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original [start, end) of the folded [start, end)."""
+        if end <= start:
+            pos = self.origin[start] if start < len(self.origin) else len(self.original)
+            return pos, pos
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def fold(text: str) -> Folded:
+    out: list[str] = []
+    origin: list[int] = []
+    previous_space = True
+    for i, ch in enumerate(text):
+        folded = _fold_char(ch)
+        if folded == " ":
+            if previous_space:
+                continue
+            previous_space = True
+        elif folded:
+            previous_space = False
+        for c in folded:
+            out.append(c)
+            origin.append(i)
+    return Folded(text, "".join(out), tuple(origin))
+
+
+def quoted_regions(text: str) -> list[tuple[int, int]]:
+    """Original-offset regions inside quotation marks (reported speech)."""
+    regions: list[tuple[int, int]] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        closer = _QUOTE_PAIRS.get(text[i])
+        if closer is not None:
+            j = text.find(closer, i + 1)
+            if j != -1 and j - i > 1:
+                regions.append((i, j + 1))
+                i = j + 1
+                continue
+        i += 1
+    return regions
+
+
+def placeholder_regions(text: str) -> list[tuple[int, int]]:
+    """`[…]` placeholders left in rewrites for the community manager to fill."""
+    return [(m.start(), m.end()) for m in _PLACEHOLDER.finditer(text)]
+
+
+def placeholders(text: str) -> list[str]:
+    return [m.group(0) for m in _PLACEHOLDER.finditer(text)]
+
+
+def inside(start: int, end: int, regions: list[tuple[int, int]]) -> bool:
+    return any(a <= start and end <= b for a, b in regions)
+
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+
+
+def strip_for_detection(text: str) -> str:
+    """Drop what tells nothing of the language: links, @mentions, #tags' marks, emoji."""
+    text = _URL.sub(" ", text)
+    text = re.sub(r"[@#]\w+", lambda m: " " if m.group(0)[0] == "@" else m.group(0)[1:], text)
+    text = "".join(ch if (ch.isalpha() or ch in " '’-.,?!") else " " for ch in text)
+    return " ".join(text.split())
