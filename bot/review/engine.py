@@ -76,9 +76,12 @@ def detect_language(draft: str, folded: Folded | None = None) -> str:
     return detect(draft, _function_word_scores(folded.text)).language
 
 
-def _negated(pack: Pack, text: str, start: int) -> bool:
+def _negated(pack: Pack, text: str, start: int, end: int) -> bool:
+    """A negation cue shortly before the match, in the same clause, or inside it."""
     if pack.negation is None:
         return False
+    if pack.negation.search(text, start, end):
+        return True
     before = text[max(0, start - 90):start]
     cut = None
     for cut in pack.clause_break.finditer(before):
@@ -106,7 +109,7 @@ def _matches(
             start, end = folded.span(m.start(), m.end())
             if (start, end) in seen or inside(start, end, excluded):
                 continue
-            if negatable and pack is not None and _negated(pack, folded.text, m.start()):
+            if negatable and pack is not None and _negated(pack, folded.text, m.start(), m.end()):
                 continue
             seen.add((start, end))
             spans.append(Span(start, end, folded.original[start:end]))

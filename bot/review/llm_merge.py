@@ -1,0 +1,214 @@
+"""Turn the LLM's answer into a Review the offline engine vouches for.
+
+The LLM may add judgement, never remove safety:
+- findings of the offline engine's high-precision categories stay, at their
+  offline severity at least, and the verdict is never milder than offline's
+  when one of them fired;
+- every span is checked against the draft, repaired from its quoted text or
+  dropped with its finding;
+- every rewrite is reviewed again offline and offered only if it reaches
+  `post`, keeps the draft's language and fits the platform.
+Pure judgement: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.review.engine import CATEGORY_RULES, detect_language, review_offline
+from bot.review.llm_schema import LLMReview, LLMSpan
+from bot.review.models import (
+    GOLDEN_RULES,
+    SEVERITY_ORDER,
+    VERDICT_ORDER,
+    Finding,
+    Review,
+    ReviewRequest,
+    Rewrite,
+    RuleScore,
+    Span,
+    Strength,
+)
+from bot.review.platforms import fits
+from bot.review.text import placeholders
+
+# Categories whose offline rules are precise enough to overrule the model.
+FLOOR_CATEGORIES = frozenset({"deletion_demand", "censorship", "legal_threat", "discrimination"})
+# Counted exactly by the offline engine; the model cannot count characters.
+OFFLINE_ONLY = frozenset({"platform_fit"})
+MAX_REWRITES = 3
+RISK_BANDS = {"post": (0, 29), "revise": (30, 69), "block": (70, 100)}
+
+
+def locate(draft: str, span: LLMSpan | None, hint: int = 0) -> Span | None | bool:
+    """The span as it really is in the draft.
+
+    Returns a Span, None when the model gave none, or False when its text is
+    nowhere in the draft (the finding then points at words that do not exist).
+    """
+    if span is None or not span.text.strip():
+        return None
+    text = span.text
+    if 0 <= span.start < span.end <= len(draft) and draft[span.start:span.end] == text:
+        return Span(span.start, span.end, text)
+    for needle in (text, text.strip()):
+        starts = _occurrences(draft, needle)
+        if starts:
+            start = min(starts, key=lambda s: abs(s - (span.start if span.start >= 0 else hint)))
+            return Span(start, start + len(needle), draft[start:start + len(needle)])
+    low = draft.casefold()
+    needle = text.strip().casefold()
+    if needle and len(low) == len(draft):  # casefold kept the offsets
+        at = low.find(needle)
+        if at >= 0:
+            return Span(at, at + len(needle), draft[at:at + len(needle)])
+    return False
+
+
+def _occurrences(haystack: str, needle: str) -> list[int]:
+    found, at = [], haystack.find(needle) if needle else -1
+    while at >= 0:
+        found.append(at)
+        at = haystack.find(needle, at + 1)
+    return found
+
+
+def _overlaps(a: Finding, b: Finding) -> bool:
+    if a.category != b.category:
+        return False
+    if a.span is None or b.span is None:
+        return True
+    return a.span.start < b.span.end and b.span.start < a.span.end
+
+
+def _llm_findings(draft: str, answer: LLMReview, notes: list[str]) -> list[Finding]:
+    kept: list[Finding] = []
+    dropped = 0
+    for f in answer.findings:
+        if f.category in OFFLINE_ONLY:
+            continue
+        span = locate(draft, f.span)
+        if span is False:
+            dropped += 1
+            continue
+        rule = CATEGORY_RULES.get(f.category, ("reputation",))[0]
+        kept.append(Finding(f.category, f.severity, rule, span, f.message,  # type: ignore[arg-type]
+                            (f.case or None), "llm"))
+    if dropped:
+        notes.append(f"{dropped} finding(s) of the model quoted words that are not in the draft; "
+                     "they were left out.")
+    return kept
+
+
+def _apply_floor(offline: Review, findings: list[Finding], notes: list[str]) -> list[Finding]:
+    """Offline findings that must stay; raise the model's severity where it was milder."""
+    kept_back: list[str] = []
+    for off in offline.findings:
+        if off.category in OFFLINE_ONLY:
+            findings.append(off)
+            continue
+        if off.category not in FLOOR_CATEGORIES:
+            continue
+        twins = [f for f in findings if _overlaps(f, off)]
+        if not twins:
+            findings.append(off)
+            kept_back.append(off.category)
+            continue
+        for twin in twins:
+            if SEVERITY_ORDER[twin.severity] < SEVERITY_ORDER[off.severity]:
+                twin.severity = off.severity
+    if kept_back:
+        notes.append("Kept from the offline rules, which the model did not flag: "
+                     + ", ".join(sorted(set(kept_back))) + ".")
+    return _dedupe(findings)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    ordered = sorted(findings, key=lambda f: -SEVERITY_ORDER[f.severity])
+    kept: list[Finding] = []
+    for f in ordered:
+        if not any(_overlaps(f, k) and (f.span is None) == (k.span is None) for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: (-SEVERITY_ORDER[f.severity], f.span.start if f.span else -1))
+
+
+def _verdict(answer: LLMReview, offline: Review, findings: list[Finding]) -> str:
+    verdict = answer.verdict
+    severities = {f.severity for f in findings}
+    floor = "block" if "high" in severities else "revise" if "medium" in severities else "post"
+    if any(f.category in FLOOR_CATEGORIES for f in offline.findings):
+        floor = max(floor, offline.verdict, key=VERDICT_ORDER.__getitem__)
+    return max(verdict, floor, key=VERDICT_ORDER.__getitem__)
+
+
+def _scores(answer: LLMReview, offline: Review, findings: list[Finding]) -> list[RuleScore]:
+    given = {}
+    for s in answer.golden_rules:
+        given.setdefault(s.rule, RuleScore(s.rule, s.score, [n for n in s.notes if n.strip()][:3]))
+    scores = [given.get(rule) or next(o for o in offline.golden_rules if o.rule == rule)
+              for rule in GOLDEN_RULES]
+    # A finding the model missed keeps its toll on the rules it weighs on.
+    for f in findings:
+        if f.rule_id == "llm":
+            continue
+        for rule in CATEGORY_RULES.get(f.category, ()):
+            score = next(s for s in scores if s.rule == rule)
+            score.score = min(score.score, offline.score_of(rule))
+    return scores
+
+
+def _strengths(draft: str, answer: LLMReview, offline: Review) -> list[Strength]:
+    out: list[Strength] = []
+    for s in answer.strengths:
+        span = locate(draft, LLMSpan(start=-1, end=-1, text=s.text or ""))
+        out.append(Strength(s.kind, s.rule, span or None, s.message))
+    return out or offline.strengths
+
+
+def check_rewrites(request: ReviewRequest, language: str, answer: LLMReview,
+                   notes: list[str]) -> list[Rewrite]:
+    """The model's rewrites that pass the offline review again."""
+    kept: list[Rewrite] = []
+    for r in answer.rewrites[:MAX_REWRITES]:
+        again = review_offline(replace(request, draft=r.text), rewrite=False)
+        high = sorted({f.category for f in again.findings if f.severity == "high"})
+        if high:
+            why = "it still raises " + ", ".join(high)
+        elif language in ("fr", "en") and detect_language(r.text) != language:
+            why = "it is not in the draft's language"
+        elif not fits(r.text, request.platform):
+            why = "it is too long for the platform"
+        elif again.verdict != "post":
+            why = "the offline review of it is '" + again.verdict + "'"
+        else:
+            kept.append(Rewrite(r.style, r.text, "post", placeholders(r.text)))
+            continue
+        notes.append(f"Rewrite '{r.style}' of the model left out: {why}.")
+    return kept
+
+
+def merge(request: ReviewRequest, offline: Review, answer: LLMReview) -> Review:
+    """The review the user receives: the model's judgement above the offline floor."""
+    notes: list[str] = []
+    findings = _apply_floor(offline, _llm_findings(request.draft, answer, notes), notes)
+    verdict = _verdict(answer, offline, findings)
+    low, high = RISK_BANDS[verdict]
+    language = offline.language
+    rewrites: list[Rewrite] = []
+    if verdict != "post":
+        rewrites = check_rewrites(request, language, answer, notes) or list(offline.rewrites)
+    model_notes = [n.strip() for n in answer.notes if n.strip()][:3]
+    return Review(
+        verdict=verdict,  # type: ignore[arg-type]
+        risk=max(low, min(high, answer.risk)),
+        language=language,
+        engine="llm",
+        golden_rules=_scores(answer, offline, findings),
+        findings=findings,
+        rewrites=rewrites,
+        strengths=_strengths(request.draft, answer, offline),
+        notes=model_notes + notes,
+        draft=request.draft,
+        context=request.context,
+        platform=request.platform,
+    )

@@ -1,0 +1,122 @@
+"""The LLM's messages, built from the prompt files in `prompts/`.
+
+Prompts are data: this module only fills their `${...}` slots. Whatever the
+customer or the community manager wrote travels as JSON strings between tags,
+with `<`, `>` and `&` escaped, so a draft can neither close its tag nor pass
+for instructions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from bot.review.models import Review, ReviewRequest
+from bot.review.platforms import spec
+
+# The repository's prompts/ folder (the package is installed editable from it).
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+FILES = ("VERSION", "review.system.md", "review.user.md", "repair.md", "output_format.md", "brand.md")
+
+
+class PromptError(Exception):
+    """A prompt file is missing or unreadable; the message says which."""
+
+
+@dataclass(frozen=True)
+class Prompts:
+    version: str
+    system: Template
+    user: Template
+    repair: Template
+    output_format: str
+    brand: Template
+
+
+@lru_cache(maxsize=8)
+def load_prompts(folder: str = "") -> Prompts:
+    base = Path(folder).expanduser() if folder else DEFAULT_PROMPTS_DIR
+    texts: dict[str, str] = {}
+    for name in FILES:
+        try:
+            texts[name] = (base / name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PromptError(
+                f"prompt file {base / name} cannot be read ({exc.strerror or exc}); "
+                "set [llm] prompts_dir to the folder holding the prompts"
+            ) from exc
+    version = texts["VERSION"].strip()
+    if not version:
+        raise PromptError(f"{base / 'VERSION'} is empty; write the prompts' version in it")
+    return Prompts(
+        version=version,
+        system=Template(texts["review.system.md"]),
+        user=Template(texts["review.user.md"]),
+        repair=Template(texts["repair.md"]),
+        output_format=texts["output_format.md"].strip(),
+        brand=Template(texts["brand.md"].strip()),
+    )
+
+
+def as_data(value: Any) -> str:
+    """JSON that cannot break out of its tag: markup characters are escaped."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def _brand(prompts: Prompts, request: ReviewRequest) -> str:
+    p = request.profile
+    return prompts.brand.safe_substitute(
+        name=p.name or "(not set)",
+        voice=p.voice,
+        address="as in the draft" if p.address == "auto" else p.address,
+        signature=p.signature or "(none)",
+        banned_terms=", ".join(p.banned_terms) or "(none)",
+    )
+
+
+def _platform(request: ReviewRequest) -> str:
+    s = spec(request.platform)
+    if not s.limit:
+        return f"{s.name} (no length limit)"
+    link = f", a link counts {s.link_length}" if s.link_length else ""
+    return f"{s.name} (at most {s.limit} characters{link})"
+
+
+def hints(offline: Review) -> list[dict[str, Any]]:
+    """The offline engine's findings, as hints for the model."""
+    return [
+        {"category": f.category, "severity": f.severity,
+         "text": f.span.text if f.span else None, "message": f.message}
+        for f in offline.findings
+    ]
+
+
+def messages(
+    prompts: Prompts, request: ReviewRequest, offline: Review, with_format: bool
+) -> list[dict[str, str]]:
+    """System and user messages for one review.
+
+    `with_format` adds the output shape in words, for servers that cannot take
+    a JSON schema as response format.
+    """
+    system = prompts.system.safe_substitute(
+        brand=_brand(prompts, request),
+        output_format=prompts.output_format if with_format else "",
+    ).rstrip()
+    user = prompts.user.safe_substitute(
+        platform=_platform(request),
+        language=offline.language,
+        context_json=as_data(request.context),
+        draft_json=as_data(request.draft),
+        hints_json=as_data(hints(offline)),
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def repair_message(prompts: Prompts, error: str) -> dict[str, str]:
+    return {"role": "user", "content": prompts.repair.safe_substitute(error=error)}

@@ -1,0 +1,184 @@
+"""Talking to an OpenAI-compatible endpoint: retries, Retry-After, errors in words.
+
+The SDK's own retries are off; tenacity retries only what can succeed later
+(429, 5xx, timeouts, connection errors), with exponential backoff and jitter,
+honouring Retry-After, and never past the review's deadline. Everything else
+fails at once with a message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import openai
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+# Below this, an attempt cannot get an answer back: do not start one.
+MIN_ATTEMPT_SECONDS = 0.01
+
+
+class CallTimeout(Exception):
+    """One call took longer than its share of the deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no answer within {seconds:.2f} s")
+        self.seconds = seconds
+
+
+class DeadlineReached(Exception):
+    """No time is left in the review's deadline for another attempt."""
+
+
+class LLMFailure(Exception):
+    """The LLM path cannot give a review; str() is the note shown to the user."""
+
+
+def status_of(exc: BaseException) -> int | None:
+    return getattr(exc, "status_code", None) if isinstance(exc, openai.APIStatusError) else None
+
+
+def retryable(exc: BaseException) -> bool:
+    if isinstance(exc, CallTimeout | openai.APITimeoutError | openai.APIConnectionError):
+        return True
+    status = status_of(exc)
+    return status is not None and (status == 429 or status >= 500)
+
+
+def retry_after(exc: BaseException | None, now: float | None = None) -> float | None:
+    """Seconds the server asked to wait (retry-after-ms, Retry-After seconds or HTTP date)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def server_message(exc: BaseException, secret: str = "", limit: int = 200) -> str:
+    """The server's own words about an error, short and without the key."""
+    body: Any = getattr(exc, "body", None)
+    text = ""
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        text = str(inner.get("message", "") if isinstance(inner, dict) else inner)
+    text = text or getattr(exc, "message", "") or str(exc)
+    if secret:
+        text = text.replace(secret, "***")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def about_response_format(exc: BaseException) -> bool:
+    """A 400/422 that blames the response_format: the server lacks that JSON mode."""
+    if status_of(exc) not in (400, 422):
+        return False
+    text = (server_message(exc, limit=2000) + " " + str(getattr(exc, "body", ""))).lower()
+    return any(word in text for word in ("response_format", "json_schema", "json_object",
+                                         "response format", "schema"))
+
+
+def failure_note(exc: BaseException, *, model: str, host: str, timeout: float,
+                 deadline: float, secret: str = "") -> str:
+    """Why the LLM gave no review, and what to do about it."""
+    status = status_of(exc)
+    said = server_message(exc, secret) if status else ""
+    if status == 401:
+        why = ("the endpoint refused the API key (401 Unauthorized); check OPENAI_API_KEY "
+               "or CM_COACH_LLM_API_KEY")
+    elif status == 403:
+        why = f"the API key may not use model '{model}' (403 Forbidden: {said})"
+    elif status == 404:
+        why = (f"model '{model}' or the endpoint was not found (404: {said}); "
+               "check [llm] model and base_url, or run `cm-coach doctor`")
+    elif status == 429:
+        wait = retry_after(exc)
+        extra = f"; it asked to wait {wait:.0f} s" if wait and wait >= 1 else ""
+        why = f"the endpoint is rate limiting (429) until the {deadline:g} s deadline{extra}"
+    elif status is not None and status >= 500:
+        why = f"the endpoint kept failing ({status}: {said}) until the {deadline:g} s deadline"
+    elif status is not None:
+        why = f"the endpoint rejected the request ({status}: {said})"
+    elif isinstance(exc, CallTimeout | openai.APITimeoutError | TimeoutError | DeadlineReached):
+        why = f"no answer within the time allowed ({timeout:g} s a call, {deadline:g} s a review)"
+    elif isinstance(exc, openai.APIConnectionError):
+        why = f"cannot reach {host}; check [llm] base_url and that the server is running"
+    elif isinstance(exc, LLMFailure):
+        why = str(exc)
+    else:
+        why = f"unexpected error ({type(exc).__name__})"
+    return f"LLM review unavailable: {why}. The offline review is shown."
+
+
+class DeadlineStop:
+    """Stop retrying when the next wait would end past the deadline."""
+
+    def __init__(self, deadline_at: float) -> None:
+        self.deadline_at = deadline_at
+
+    def __call__(self, state: RetryCallState) -> bool:
+        return time.monotonic() + state.upcoming_sleep >= self.deadline_at - MIN_ATTEMPT_SECONDS
+
+
+class Backoff:
+    """Retry-After when the server gives one, else exponential backoff with jitter."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self.exponential = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        hinted = retry_after(exc)
+        return hinted if hinted is not None else self.exponential(state)
+
+
+async def complete(
+    client: openai.AsyncOpenAI, kwargs: dict[str, Any], *, deadline_at: float, timeout: float,
+    retries: int, backoff: Backoff,
+) -> Any:
+    """One chat completion, retried as the module docstring says; returns the completion."""
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(retryable),
+        wait=backoff,
+        stop=stop_after_attempt(retries + 1) | DeadlineStop(deadline_at),
+        reraise=True,
+    )
+    completion: Any = None
+    async for attempt in retrying:
+        with attempt:
+            remaining = deadline_at - time.monotonic()
+            if remaining < MIN_ATTEMPT_SECONDS:
+                raise DeadlineReached
+            per_call = min(timeout, remaining)
+            try:
+                async with asyncio.timeout(per_call):
+                    completion = await client.chat.completions.create(**kwargs, timeout=per_call)
+            except TimeoutError:
+                raise CallTimeout(per_call) from None
+    return completion
