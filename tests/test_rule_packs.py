@@ -85,7 +85,7 @@ def test_spans_point_at_the_draft_as_given() -> None:
 
 
 def test_a_broken_rule_is_refused_with_its_id() -> None:
-    with pytest.raises(PackError, match="my.rule"):
+    with pytest.raises(PackError, match=r"my\.rule"):
         build_rule({"id": "my.rule", "category": "not_a_category", "rule": "react",
                     "message": "x", "patterns": ["a"]}, {}, {}, "test")
     with pytest.raises(PackError, match="not a valid regular expression"):

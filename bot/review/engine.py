@@ -154,7 +154,8 @@ def _shouting(folded: Folded, rule: Rule) -> list[Span]:
         if sum(len(w) for w in caps) < min_letters or len(caps) < max(1, int(rule.params.get("min_words", 2))):
             continue
         # Find the run of capitalised words inside the chunk.
-        run = re.search(r"(?:\b[^\W\d_a-z]{2,}\b[\s'’\-]*){%d,}" % max(1, int(rule.params.get("min_words", 2))), chunk)
+        min_words = max(1, int(rule.params.get("min_words", 2)))
+        run = re.search(rf"(?:\b[^\W\d_a-z]{{2,}}\b[\s'’\-]*){{{min_words},}}", chunk)
         if run:
             s = m.start() + run.start()
             e = m.start() + run.end()
