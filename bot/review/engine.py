@@ -83,11 +83,9 @@ def _negated(pack: Pack, text: str, start: int, end: int) -> bool:
     if pack.negation.search(text, start, end):
         return True
     before = text[max(0, start - 90):start]
-    cut = None
-    for cut in pack.clause_break.finditer(before):
-        pass
-    if cut is not None:
-        before = before[cut.end():]
+    cuts = list(pack.clause_break.finditer(before))
+    if cuts:
+        before = before[cuts[-1].end():]
     words = before.split()[-pack.negation_window:]
     return bool(pack.negation.search(" ".join(words)))
 
@@ -177,9 +175,8 @@ def _address_mix(folded: Folded, rule: Rule, excluded: list[tuple[int, int]], pr
     return [], ""
 
 
-def _analyse(request: ReviewRequest, language: str) -> Analysis:
+def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
     draft = request.draft
-    folded = fold(draft)
     pack = packs().get(language)
     flags = _context_flags(pack, request.context)
     analysis = Analysis(language, pack, folded, flags)
@@ -356,7 +353,7 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
     """Review a draft with the rule packs alone."""
     folded = fold(request.draft)
     language = request.lang or detect_language(request.draft, folded)
-    analysis = _analyse(request, language if language in packs() else "")
+    analysis = _analyse(request, language if language in packs() else "", folded)
     analysis.language = language
     if language not in SUPPORTED or analysis.pack is None:
         analysis.notes.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,7 +43,7 @@ class Folded:
 
     original: str
     text: str
-    origin: tuple[int, ...]
+    origin: Sequence[int]
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original [start, end) of the folded [start, end)."""
@@ -52,7 +53,34 @@ class Folded:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+def _one_to_one_table() -> dict[int, str]:
+    """Characters that fold to exactly one character (most accented Latin letters)."""
+    table: dict[int, str] = {}
+    for code in range(0xA0, 0x2030):
+        ch = chr(code)
+        folded = _fold_char(ch)
+        if len(folded) == 1 and folded != ch:
+            table[code] = folded
+    for ch in _APOSTROPHES:
+        table[ord(ch)] = "'"
+    return table
+
+
+_TABLE = _one_to_one_table()
+# What the fast path cannot fold one character to one: runs of white space,
+# ligatures that expand, combining marks, characters that vanish.
+_SLOW = re.compile(r"\s\s|[\t\n\r\f\v\u2028\u2029]|^\s|[œŒæÆßﬀ-ﬆ\u0300-\u036f\u00ad\u200b-\u200f\ufe00-\ufe0f]")
+
+
 def fold(text: str) -> Folded:
+    if not _SLOW.search(text):
+        folded = text.translate(_TABLE).lower()
+        if len(folded) == len(text):
+            return Folded(text, folded, range(len(text)))
+    return _fold_slow(text)
+
+
+def _fold_slow(text: str) -> Folded:
     out: list[str] = []
     origin: list[int] = []
     previous_space = True
