@@ -20,6 +20,7 @@ from bot.review.models import (
 )
 from bot.review.packs import Pack, Rule, extra_rules, packs
 from bot.review.platforms import spec, weighted_length
+from bot.review.prefilter import may_match, prefixes, starts
 from bot.review.text import Folded, fold, inside, placeholder_regions, quoted_regions
 
 # Which golden rules a category weighs on (taxonomy.md); the first is the finding's own.
@@ -91,25 +92,31 @@ def _negated(pack: Pack, text: str, start: int, end: int) -> bool:
 
 
 def _matches(
-    patterns: tuple[re.Pattern[str], ...],
+    patterns: tuple[re.Pattern[str], ...] | re.Pattern[str] | None,
     folded: Folded,
     excluded: list[tuple[int, int]],
     pack: Pack | None,
     negatable: bool,
     limit: int = MAX_MATCHES_PER_RULE,
 ) -> list[Span]:
+    """Spans of the draft where the patterns match, outside excluded regions and negations."""
+    if patterns is None:
+        return []
+    if isinstance(patterns, re.Pattern):
+        patterns = (patterns,)
     spans: list[Span] = []
-    seen: set[tuple[int, int]] = set()
+    text = folded.text
     for pattern in patterns:
-        for m in pattern.finditer(folded.text):
+        for m in pattern.finditer(text):
             if m.end() == m.start():
                 continue
             start, end = folded.span(m.start(), m.end())
-            if (start, end) in seen or inside(start, end, excluded):
+            if excluded and inside(start, end, excluded):
                 continue
-            if negatable and pack is not None and _negated(pack, folded.text, m.start(), m.end()):
+            if negatable and pack is not None and _negated(pack, text, m.start(), m.end()):
                 continue
-            seen.add((start, end))
+            if any(s.start == start and s.end == end for s in spans):
+                continue
             spans.append(Span(start, end, folded.original[start:end]))
             if len(spans) >= limit:
                 return spans
@@ -123,8 +130,9 @@ def _context_flags(pack: Pack | None, context: str | None) -> set[str]:
     if pack is None:
         return flags
     folded = fold(context)
+    text_starts = starts(folded.text)
     for name, patterns in pack.context.items():
-        if any(p.search(folded.text) for p in patterns):
+        if any(may_match(prefixes(p), text_starts) and p.search(folded.text) for p in patterns):
             flags.add(name)
     if "brand_fault" in flags:
         flags.add("complaint")
@@ -183,10 +191,13 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
     excluded = placeholder_regions(draft)
     quoted = quoted_regions(draft) + excluded
     voice = request.profile.voice
+    text_starts = starts(folded.text)
 
     if pack is not None:
         for s in pack.strengths:
-            for span in _matches(s.patterns, folded, quoted, pack, s.negatable, 1):
+            if s.starts is not None and s.starts.isdisjoint(text_starts):
+                continue
+            for span in _matches(s.matcher, folded, quoted, pack, s.negatable, 1):
                 if s.scored:
                     analysis.strengths.append(Strength(s.kind, s.rule, span, s.message))  # type: ignore[arg-type]
                 else:
@@ -202,18 +213,20 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
                 continue
             if rule.unless and kinds.intersection(rule.unless):
                 continue
+            if rule.starts is not None and rule.starts.isdisjoint(text_starts):
+                continue
             if rule.unless_findings and any(
                 f.category in rule.unless_findings and f.severity != "low" for f in analysis.findings
             ):
                 continue
             severity = _severity(rule, voice, flags)
             if rule.check == "existence":
-                spans = _matches(rule.patterns, folded, quoted if rule.skip_quoted else excluded,
+                spans = _matches(rule.matcher, folded, quoted if rule.skip_quoted else excluded,
                                  pack, rule.negatable)
                 for span in spans:
                     analysis.findings.append(_finding(rule, severity, span))
             elif rule.check == "absence":
-                if not rule.patterns or not _matches(rule.patterns, folded, quoted, pack, True, 1):
+                if not rule.patterns or not _matches(rule.matcher, folded, quoted, pack, True, 1):
                     analysis.findings.append(_finding(rule, severity, None))
             elif rule.check == "shouting":
                 for span in _shouting(folded, rule):

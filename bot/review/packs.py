@@ -8,7 +8,7 @@ read and edit). `docs/rule-packs.md` explains every field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bot.review.models import CATEGORIES, GOLDEN_RULES, SEVERITIES
+from bot.review.prefilter import union_of_prefixes
 
 PACK_DIR = Path(__file__).parent / "packs"
 CHECKS = ("existence", "absence", "shouting", "address_mix")
@@ -63,6 +64,10 @@ class Rule:
     params: dict[str, Any] = field(default_factory=dict)
     must_match: tuple[Example, ...] = ()
     must_not_match: tuple[Example, ...] = ()
+    # Every first three characters a match may start with; None when open-ended.
+    starts: frozenset[str] | None = None
+    # All patterns in one expression: one scan of the draft per rule.
+    matcher: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class StrengthRule:
     scored: bool = True
     must_match: tuple[Example, ...] = ()
     must_not_match: tuple[Example, ...] = ()
+    starts: frozenset[str] | None = None
+    matcher: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,15 @@ def compile_pattern(pattern: str, vocab: dict[str, str], where: str, bounded: bo
         return re.compile(body)
     except re.error as exc:
         raise PackError(f"{where}: pattern {pattern!r} is not a valid regular expression ({exc})") from exc
+
+
+def combine(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """One alternation of a rule's patterns (leftmost match wins, which is all highlighting needs)."""
+    if not patterns:
+        return None
+    if len(patterns) == 1:
+        return patterns[0]
+    return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
 
 
 def _examples(raw: Any, where: str) -> tuple[Example, ...]:
@@ -189,6 +205,8 @@ def build_rule(raw: dict[str, Any], vocab: dict[str, str], cases: dict[str, str]
         unless_findings=_tuple(raw.get("unless_findings")), adjust=adjust, params=params,
         must_match=_examples(examples.get("match"), where),
         must_not_match=_examples(examples.get("no_match"), where),
+        starts=union_of_prefixes(patterns) if check == "existence" else None,
+        matcher=combine(patterns),
     )
 
 
@@ -214,6 +232,8 @@ def _build(data: dict[str, Any], path: Path) -> Pack:
             negatable=bool(raw.get("negatable", True)), scored=bool(raw.get("scored", True)),
             must_match=_examples(ex.get("match"), sw), must_not_match=_examples(ex.get("no_match"), sw),
         ))
+        strengths[-1] = replace(strengths[-1], starts=union_of_prefixes(strengths[-1].patterns),
+                                matcher=combine(strengths[-1].patterns))
     return Pack(
         language=str(data["language"]),
         path=path,

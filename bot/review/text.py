@@ -134,6 +134,11 @@ _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 def strip_for_detection(text: str) -> str:
     """Drop what tells nothing of the language: links, @mentions, #tags' marks, emoji."""
     text = _URL.sub(" ", text)
-    text = re.sub(r"[@#]\w+", lambda m: " " if m.group(0)[0] == "@" else m.group(0)[1:], text)
-    text = "".join(ch if (ch.isalpha() or ch in " '’-.,?!") else " " for ch in text)
+    text = _MENTION.sub(" ", text)
+    text = _NOT_LANGUAGE.sub(" ", text)
     return " ".join(text.split())
+
+
+_MENTION = re.compile(r"@\w+")
+# Keep letters and the punctuation that belongs to sentences; drop digits, emoji, symbols, '#'.
+_NOT_LANGUAGE = re.compile(r"[^\w\s'’\-.,?!]|[\d_]")

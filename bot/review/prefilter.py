@@ -1,0 +1,152 @@
+"""A cheap test that tells when a pattern cannot match, before running it.
+
+Most rule patterns start with one of a few words (« supprim », « retir »,
+"delete"…). From each pattern we derive the set of its possible first three
+characters; a draft that offers none of them at a word start is skipped
+without running the regular expression. Where a pattern may start with almost
+anything (`\\w+`, `.`), it has no prefilter and always runs.
+"""
+
+from __future__ import annotations
+
+import re
+
+try:  # the parser of the standard `re` module (Python 3.11+)
+    from re import _constants as _c  # type: ignore[attr-defined]
+    from re import _parser as _sre  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - another Python: no prefilter, same results
+    _sre = None
+    _c = None
+
+DEPTH = 3
+MAX_PREFIXES = 400
+
+
+class _Open(Exception):
+    """The pattern may start with too many things to be worth filtering."""
+
+
+def _expand(items: list, prefix: str, out: set[str]) -> None:
+    if len(prefix) >= DEPTH or not items:
+        if not prefix:
+            raise _Open
+        out.add(prefix[:DEPTH])
+        return
+    if len(out) > MAX_PREFIXES:
+        raise _Open
+    op, av = items[0]
+    rest = items[1:]
+    if op is _c.LITERAL:
+        _expand(rest, prefix + chr(av).lower(), out)
+    elif op is _c.IN:
+        chars: list[str] = []
+        for kind, value in av:
+            if kind is _c.LITERAL:
+                chars.append(chr(value))
+            elif kind is _c.RANGE and value[1] - value[0] < 12:
+                chars.extend(chr(x) for x in range(value[0], value[1] + 1))
+            elif kind is _c.NEGATE:
+                chars = []
+                break
+            else:
+                chars = []
+                break
+        if not chars:
+            _stop(prefix, out)
+            return
+        for ch in chars:
+            _expand(rest, prefix + ch.lower(), out)
+    elif op is _c.SUBPATTERN:
+        _expand(list(av[-1]) + rest, prefix, out)
+    elif op is _c.BRANCH:
+        for alternative in av[1]:
+            _expand(list(alternative) + rest, prefix, out)
+    elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
+        low, _high, item = av
+        if low == 0:
+            _expand(rest, prefix, out)
+            _expand_stop_after(list(item), prefix, out)
+        else:
+            _expand_stop_after(list(item), prefix, out)
+    elif op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
+        _expand(rest, prefix, out)
+    else:
+        _stop(prefix, out)
+
+
+def _expand_stop_after(items: list, prefix: str, out: set[str]) -> None:
+    """Prefixes of `items` alone: what follows a repeat is not followed further."""
+    inner: set[str] = set()
+    try:
+        _expand(items, prefix, inner)
+    except _Open:
+        _stop(prefix, out)
+        return
+    out.update(inner)
+
+
+def _stop(prefix: str, out: set[str]) -> None:
+    if not prefix:
+        raise _Open
+    out.add(prefix)
+
+
+_BOUNDED = "(?<![\\w])"
+_cache: dict[re.Pattern[str], frozenset[str] | None] = {}
+
+
+def prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """The possible first characters (up to three) of a match, or None if open.
+
+    Only patterns that start at a word start (the packs' default) are filtered,
+    since `starts()` only looks there.
+    """
+    if pattern in _cache:
+        return _cache[pattern]
+    result = _prefixes(pattern) if pattern.pattern.startswith(_BOUNDED) else None
+    _cache[pattern] = result
+    return result
+
+
+def _prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    if _sre is None:
+        return None
+    try:
+        parsed = _sre.parse(pattern.pattern, pattern.flags)
+        out: set[str] = set()
+        _expand(list(parsed), "", out)
+    except Exception:  # _Open, or a construct the parser walk does not know
+        return None
+    return frozenset(out)
+
+
+_START = re.compile(r"(?<!\w)")
+
+
+def starts(text: str) -> frozenset[str]:
+    """The one-, two- and three-character strings found where a word may start."""
+    found: set[str] = set()
+    for m in _START.finditer(text):
+        i = m.start()
+        chunk = text[i:i + DEPTH]
+        found.update((chunk[:1], chunk[:2], chunk))
+    found.discard("")
+    return frozenset(found)
+
+
+def union_of_prefixes(patterns: tuple[re.Pattern[str], ...]) -> frozenset[str] | None:
+    """What any of these patterns may start with; None if one of them is open."""
+    out: set[str] = set()
+    for pattern in patterns:
+        found = prefixes(pattern)
+        if found is None:
+            return None
+        out |= found
+    return frozenset(out)
+
+
+def may_match(prefix_set: frozenset[str] | None, text_starts: frozenset[str]) -> bool:
+    if prefix_set is None:
+        return True
+    return not prefix_set.isdisjoint(text_starts)
+
