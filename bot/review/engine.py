@@ -64,12 +64,18 @@ class Analysis:
     facts: bool = False
 
 
-def _function_word_scores(folded_text: str) -> dict[str, int]:
-    words = re.findall(r"[a-z']+", folded_text)
-    scores: dict[str, int] = {}
-    for lang, pack in packs().items():
-        scores[lang] = sum(1 for w in words if w in pack.function_words or w.split("'")[0] + "'" in pack.function_words)
-    return scores
+_WORDS = re.compile(r"[a-z]+'?")
+
+
+def _function_word_scores(folded_text: str) -> dict[str, float]:
+    """Per pack, the share of the draft's words that are that language's function words."""
+    words = _WORDS.findall(folded_text)
+    if not words:
+        return {}
+    return {
+        lang: sum(1 for w in words if w in pack.function_words) / len(words)
+        for lang, pack in packs().items()
+    }
 
 
 def detect_language(draft: str, folded: Folded | None = None) -> str:

@@ -68,31 +68,33 @@ def _predict(text: str) -> list[tuple[str, float]]:
     return [(lab.removeprefix("__label__"), float(p)) for lab, p in zip(labels, probs, strict=False)]
 
 
-def detect(text: str, function_word_scores: dict[str, int] | None = None) -> Detection:
+def detect(text: str, function_word_share: dict[str, float] | None = None) -> Detection:
     """Best guess of the draft's language.
 
-    `function_word_scores` counts, per supported language, the pack's function
-    words found in the draft; it settles the unsure cases.
+    `function_word_share` gives, per supported language, the share of the
+    draft's words that are that pack's function words; it settles the cases
+    where the model hesitates, or where a short informal draft fools it.
     """
-    cleaned = strip_for_detection(text)
-    scores = function_word_scores or {}
-    guesses = _predict(cleaned)
+    share = function_word_share or {}
+    best_fw = max(share, key=lambda k: share[k], default=None)
+    best_share = share.get(best_fw, 0.0) if best_fw else 0.0
+    guesses = _predict(strip_for_detection(text))
     if guesses:
         top, prob = guesses[0]
-        if prob >= _CONFIDENT and (top in SUPPORTED or not any(scores.values())):
-            return Detection(top, prob, "model")
-        best_fw = max(scores, key=lambda k: scores[k], default=None)
-        if best_fw and scores[best_fw] > 0:
-            others = [v for k, v in scores.items() if k != best_fw]
-            if all(scores[best_fw] > v for v in others):
+        if prob >= _CONFIDENT:
+            if top in SUPPORTED:
+                if best_fw and best_fw != top and best_share >= 0.5 and best_share > share.get(top, 0) + 0.25:
+                    return Detection(best_fw, 0.6, "function-words")
+                return Detection(top, prob, "model")
+            if best_fw and best_share >= 0.5:
                 return Detection(best_fw, 0.6, "function-words")
-        if top in SUPPORTED or prob >= 0.5:
             return Detection(top, prob, "model")
+        if best_fw and best_share >= 0.2:
+            return Detection(best_fw, 0.5, "function-words")
         supported = [(lab, p) for lab, p in guesses if lab in SUPPORTED]
-        if supported:
-            return Detection(supported[0][0], supported[0][1], "model")
-        return Detection(top, prob, "model")
-    best_fw = max(scores, key=lambda k: scores[k], default=None)
-    if best_fw and scores[best_fw] > 0:
+        if top in SUPPORTED or prob >= 0.5 or not supported:
+            return Detection(top, prob, "model")
+        return Detection(supported[0][0], supported[0][1], "model")
+    if best_fw and best_share > 0:
         return Detection(best_fw, 0.5, "function-words")
     return Detection("und", 0.0, "default")
