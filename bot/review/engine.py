@@ -20,7 +20,7 @@ from bot.review.models import (
 )
 from bot.review.packs import Pack, Rule, extra_rules, packs
 from bot.review.platforms import spec, weighted_length
-from bot.review.prefilter import may_match, prefixes, starts
+from bot.review.prefilter import starts
 from bot.review.text import Folded, fold, inside, placeholder_regions, quoted_regions
 
 # Which golden rules a category weighs on (taxonomy.md); the first is the finding's own.
@@ -136,9 +136,8 @@ def _context_flags(pack: Pack | None, context: str | None) -> set[str]:
     if pack is None:
         return flags
     folded = fold(context)
-    text_starts = starts(folded.text)
     for name, patterns in pack.context.items():
-        if any(may_match(prefixes(p), text_starts) and p.search(folded.text) for p in patterns):
+        if any(p.search(folded.text) for p in patterns):
             flags.add(name)
     if "brand_fault" in flags:
         flags.add("complaint")

@@ -91,19 +91,18 @@ def _stop(prefix: str, out: set[str]) -> None:
     out.add(prefix)
 
 
-_BOUNDED = "(?<![\\w])"
 _cache: dict[re.Pattern[str], frozenset[str] | None] = {}
 
 
 def prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """The possible first characters (up to three) of a match, or None if open.
 
-    Only patterns that start at a word start (the packs' default) are filtered,
+    Use it only for patterns that start at a word start (the packs' default),
     since `starts()` only looks there.
     """
     if pattern in _cache:
         return _cache[pattern]
-    result = _prefixes(pattern) if pattern.pattern.startswith(_BOUNDED) else None
+    result = _prefixes(pattern)
     _cache[pattern] = result
     return result
 

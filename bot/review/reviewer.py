@@ -7,7 +7,6 @@ back with a note saying why.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -72,4 +71,6 @@ class Reviewer:
 
     def review_blocking(self, request: ReviewRequest) -> Review:
         """Run `review` to completion from synchronous code (command line, tests)."""
+        import asyncio
+
         return asyncio.run(self.review(request))

@@ -56,7 +56,7 @@ class Folded:
 def _one_to_one_table() -> dict[int, str]:
     """Characters that fold to exactly one character (most accented Latin letters)."""
     table: dict[int, str] = {}
-    for code in range(0xA0, 0x2030):
+    for code in (*range(0xA0, 0x250), *range(0x2000, 0x2070)):
         ch = chr(code)
         folded = _fold_char(ch)
         if len(folded) == 1 and folded != ch:
@@ -69,7 +69,10 @@ def _one_to_one_table() -> dict[int, str]:
 _TABLE = _one_to_one_table()
 # What the fast path cannot fold one character to one: runs of white space,
 # ligatures that expand, combining marks, characters that vanish.
-_SLOW = re.compile(r"\s\s|[\t\n\r\f\v\u2028\u2029]|^\s|[œŒæÆßﬀ-ﬆ\u0300-\u036f\u00ad\u200b-\u200f\ufe00-\ufe0f]")
+_SLOW = re.compile(
+    r"\s\s|[\t\n\r\f\v\u2028\u2029]|^\s|[œŒæÆßﬀ-ﬆ\u00ad\u200b-\u200f\ufe00-\ufe0f]"
+    r"|[\u0250-\u1fff\u2070-\u2fff\uff00-\uffef]"  # other scripts' marks, letterlike and fullwidth forms
+)
 
 
 def fold(text: str) -> Folded:
