@@ -41,13 +41,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"cm-coach {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    r = sub.add_parser("review", help="review a draft reply", description="Review a draft reply.")
+    r = sub.add_parser(
+        "review", help="review a draft reply", description="Review a draft reply.",
+        epilog="exit codes: 0 reviewed; 1 the verdict reached --fail-on; "
+        "2 nothing reviewed (empty or too long draft, bad option or config: see the message)",
+    )
     r.add_argument("text", nargs="?", help="the draft; '-' or nothing reads it from standard input")
     r.add_argument("--context", help="the customer's message the draft answers")
     r.add_argument("--platform", help=f"where it will be posted: {', '.join(PLATFORMS)}")
     r.add_argument("--lang", help="the draft's language (fr, en); detected when omitted")
     r.add_argument("--config", help="config file (default: ./cm-coach.toml, then the user config)")
-    r.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    r.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="text: a report for the terminal (default); json: the review contract; "
+                   "markdown: for docs and tickets")
     r.add_argument("--engine", choices=("offline", "llm", "auto"), help="override review.engine")
     r.add_argument("--fail-on", choices=("revise", "block"),
                    help="exit 1 when the verdict is this or worse (for CI checks of canned replies)")
@@ -94,7 +100,7 @@ def _read_draft(text: str | None) -> str:
         raise UsageError('no draft given: cm-coach review "your reply", or pipe it in with -')
     data = sys.stdin.buffer.read()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a BOM (files saved on Windows) is not part of the draft
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"standard input is not UTF-8 text (byte {exc.start}); save the draft as UTF-8 and retry"
@@ -189,33 +195,55 @@ def _delegate(module: str, function: str, args: argparse.Namespace) -> int:
     return int(getattr(mod, function)(args, settings) or 0)
 
 
+def _tolerant_output() -> None:
+    """A terminal that cannot show a character gets '?' instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
+def _dispatch(args: argparse.Namespace) -> int | None:
+    if args.command == "review":
+        return cmd_review(args)
+    if args.command == "eval":
+        return cmd_eval(args)
+    if args.command == "rules":
+        return cmd_rules(args)
+    if args.command == "doctor":
+        return _delegate("bot.review.doctor", "run", args)
+    if args.command == "chat":
+        return _delegate("bot.platforms.console", "run", args)
+    if args.command == "serve":
+        return _delegate(f"bot.platforms.{args.platform}", "serve", args)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _tolerant_output()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
     try:
-        if args.command == "review":
-            return cmd_review(args)
-        if args.command == "eval":
-            return cmd_eval(args)
-        if args.command == "rules":
-            return cmd_rules(args)
-        if args.command == "doctor":
-            return _delegate("bot.review.doctor", "run", args)
-        if args.command == "chat":
-            return _delegate("bot.platforms.console", "run", args)
-        if args.command == "serve":
-            return _delegate(f"bot.platforms.{args.platform}", "serve", args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at exit
     except UsageError as exc:
         print(f"cm-coach: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("cm-coach: interrupted", file=sys.stderr)
         return 130
-    parser.print_help()
-    return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`cm-coach rules | head`): stop quietly, as a pipe expects.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    if code is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return code
 
 
 if __name__ == "__main__":

@@ -51,6 +51,11 @@ class LLMSection:
     temperature: float = 0.2
     cache_size: int = 512
     # api_key: environment only (OPENAI_API_KEY or CM_COACH_LLM_API_KEY).
+    json_mode: str = "auto"  # auto | json_schema | json_object | none
+    max_tokens: int = 2000  # 0: not sent (reasoning models want max_completion_tokens)
+    backoff_initial: float = 0.5  # seconds before the first retry, doubled each time
+    backoff_max: float = 8.0
+    prompts_dir: str = ""  # "": the project's prompts/ folder
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,13 @@ class SlackSection:
     api_url: str = "https://slack.com/api/"
     port: int = 3000
     mode: str = "socket"  # socket | http
+    command: str = "/review"  # the slash command, as named in manifest.yml
+    host: str = "0.0.0.0"  # HTTP mode: the address to listen on
+    path: str = "/slack/events"  # HTTP mode: Request URL path for events, commands, interactivity
+    log_level: str = "warning"  # debug | info | warning | error (what the app logs on stderr)
+    # Processes running offline reviews, so acks never wait behind a review:
+    # -1 = one per CPU but one, 0 = review inside the app's own process.
+    review_processes: int = -1
 
 
 @dataclass(frozen=True)
@@ -127,12 +139,14 @@ def _user_config_path() -> Path:
     return Path(user_config_dir("cm-coach", appauthor=False)) / "config.toml"
 
 
-def find_config(explicit: str | os.PathLike[str] | None) -> Path | None:
+def find_config(
+    explicit: str | os.PathLike[str] | None, env: dict[str, str] | None = None
+) -> Path | None:
     if explicit:
         return Path(explicit)
-    env = os.environ.get("CM_COACH_CONFIG")
-    if env:
-        return Path(env)
+    named = (os.environ if env is None else env).get("CM_COACH_CONFIG")
+    if named:
+        return Path(named)
     local = Path("cm-coach.toml")
     if local.is_file():
         return local
@@ -164,6 +178,8 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise ValueError("a list of tables")
             return tuple(value)
+        if isinstance(value, (dict, list)):  # a table or list where text is expected
+            raise ValueError("expected a text value")
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: cannot read {value!r} ({exc}); fix it in the config file") from exc
@@ -193,8 +209,15 @@ def _validate(s: Settings, where: str) -> None:
         raise ConfigError(f"{where}: brand.platform must be one of {', '.join(PLATFORMS)}")
     if s.review.engine not in ("offline", "llm", "auto"):
         raise ConfigError(f"{where}: review.engine must be offline, llm or auto")
+    if s.review.language not in ("auto", "fr", "en"):
+        raise ConfigError(f"{where}: review.language must be auto, fr or en")
     if s.review.max_draft_chars < 1:
         raise ConfigError(f"{where}: review.max_draft_chars must be a positive number")
+    if s.llm.json_mode not in ("auto", "json_schema", "json_object", "none"):
+        raise ConfigError(f"{where}: llm.json_mode must be auto, json_schema, json_object or none")
+    if s.llm.timeout <= 0 or s.llm.deadline <= 0 or s.llm.max_concurrency < 1:
+        raise ConfigError(f"{where}: llm.timeout and llm.deadline must be above 0, "
+                          "llm.max_concurrency at least 1")
 
 
 def load_settings(
@@ -202,7 +225,7 @@ def load_settings(
 ) -> Settings:
     """Read the settings; raise ConfigError with a one-line fix on any problem."""
     env = dict(os.environ) if env is None else env
-    found = find_config(path)
+    found = find_config(path, env)
     raw: dict[str, Any] = {}
     where = "defaults"
     if found is not None:

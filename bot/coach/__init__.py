@@ -1,0 +1,5 @@
+"""DM coaching: conversations that improve the reply and the community manager."""
+
+from bot.coach.core import Coach, CoachReply, ConversationKey
+
+__all__ = ["Coach", "CoachReply", "ConversationKey"]

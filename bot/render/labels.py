@@ -6,13 +6,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bot.datafiles import load_yaml
 
 
 @lru_cache(maxsize=1)
 def _strings() -> dict[str, dict[str, str]]:
     path = Path(__file__).parent / "strings.yml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_yaml(path)
 
 
 def ui_language(lang: str | None) -> str:

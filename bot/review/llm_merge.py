@@ -13,6 +13,7 @@ Pure judgement: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from bot.review.engine import CATEGORY_RULES, detect_language, review_offline
@@ -27,7 +28,6 @@ from bot.review.models import (
     Rewrite,
     RuleScore,
     Span,
-    Strength,
 )
 from bot.review.platforms import fits
 from bot.review.text import placeholders
@@ -37,10 +37,11 @@ FLOOR_CATEGORIES = frozenset({"deletion_demand", "censorship", "legal_threat", "
 # Counted exactly by the offline engine; the model cannot count characters.
 OFFLINE_ONLY = frozenset({"platform_fit"})
 MAX_REWRITES = 3
+MAX_CHECKED = 6  # rewrites re-reviewed at most, to bound the work on a verbose model
 RISK_BANDS = {"post": (0, 29), "revise": (30, 69), "block": (70, 100)}
 
 
-def locate(draft: str, span: LLMSpan | None, hint: int = 0) -> Span | None | bool:
+def locate(draft: str, span: LLMSpan | None) -> Span | bool | None:
     """The span as it really is in the draft.
 
     Returns a Span, None when the model gave none, or False when its text is
@@ -54,7 +55,7 @@ def locate(draft: str, span: LLMSpan | None, hint: int = 0) -> Span | None | boo
     for needle in (text, text.strip()):
         starts = _occurrences(draft, needle)
         if starts:
-            start = min(starts, key=lambda s: abs(s - (span.start if span.start >= 0 else hint)))
+            start = min(starts, key=lambda s: abs(s - max(span.start, 0)))
             return Span(start, start + len(needle), draft[start:start + len(needle)])
     low = draft.casefold()
     needle = text.strip().casefold()
@@ -145,31 +146,27 @@ def _scores(answer: LLMReview, offline: Review, findings: list[Finding]) -> list
     given = {}
     for s in answer.golden_rules:
         given.setdefault(s.rule, RuleScore(s.rule, s.score, [n for n in s.notes if n.strip()][:3]))
-    scores = [given.get(rule) or next(o for o in offline.golden_rules if o.rule == rule)
-              for rule in GOLDEN_RULES]
+    off = {o.rule: o for o in offline.golden_rules}
+    scores = [given.get(rule) or RuleScore(rule, off[rule].score, list(off[rule].notes))
+              for rule in GOLDEN_RULES if rule in given or rule in off]
     # A finding the model missed keeps its toll on the rules it weighs on.
     for f in findings:
         if f.rule_id == "llm":
             continue
         for rule in CATEGORY_RULES.get(f.category, ()):
-            score = next(s for s in scores if s.rule == rule)
-            score.score = min(score.score, offline.score_of(rule))
+            score = next((s for s in scores if s.rule == rule), None)
+            if score is not None and rule in off and off[rule].score < score.score:
+                score.score, score.notes = off[rule].score, list(off[rule].notes)
     return scores
-
-
-def _strengths(draft: str, answer: LLMReview, offline: Review) -> list[Strength]:
-    out: list[Strength] = []
-    for s in answer.strengths:
-        span = locate(draft, LLMSpan(start=-1, end=-1, text=s.text or ""))
-        out.append(Strength(s.kind, s.rule, span or None, s.message))
-    return out or offline.strengths
 
 
 def check_rewrites(request: ReviewRequest, language: str, answer: LLMReview,
                    notes: list[str]) -> list[Rewrite]:
     """The model's rewrites that pass the offline review again."""
     kept: list[Rewrite] = []
-    for r in answer.rewrites[:MAX_REWRITES]:
+    for r in answer.rewrites[:MAX_CHECKED]:
+        if len(kept) == MAX_REWRITES:
+            break
         again = review_offline(replace(request, draft=r.text), rewrite=False)
         high = sorted({f.category for f in again.findings if f.severity == "high"})
         if high:
@@ -187,8 +184,13 @@ def check_rewrites(request: ReviewRequest, language: str, answer: LLMReview,
     return kept
 
 
-def merge(request: ReviewRequest, offline: Review, answer: LLMReview) -> Review:
-    """The review the user receives: the model's judgement above the offline floor."""
+def merge(request: ReviewRequest, offline: Review, answer: LLMReview,
+          offline_rewrites: Callable[[], list[Rewrite]]) -> Review:
+    """The review the user receives: the model's judgement above the offline floor.
+
+    `offline` may come without rewrites (they cost more than the rest of the
+    offline review); `offline_rewrites` gives them when none of the model's pass.
+    """
     notes: list[str] = []
     findings = _apply_floor(offline, _llm_findings(request.draft, answer, notes), notes)
     verdict = _verdict(answer, offline, findings)
@@ -196,7 +198,7 @@ def merge(request: ReviewRequest, offline: Review, answer: LLMReview) -> Review:
     language = offline.language
     rewrites: list[Rewrite] = []
     if verdict != "post":
-        rewrites = check_rewrites(request, language, answer, notes) or list(offline.rewrites)
+        rewrites = check_rewrites(request, language, answer, notes) or offline_rewrites()
     model_notes = [n.strip() for n in answer.notes if n.strip()][:3]
     return Review(
         verdict=verdict,  # type: ignore[arg-type]
@@ -206,7 +208,7 @@ def merge(request: ReviewRequest, offline: Review, answer: LLMReview) -> Review:
         golden_rules=_scores(answer, offline, findings),
         findings=findings,
         rewrites=rewrites,
-        strengths=_strengths(request.draft, answer, offline),
+        strengths=offline.strengths,
         notes=model_notes + notes,
         draft=request.draft,
         context=request.context,

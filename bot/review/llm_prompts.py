@@ -90,8 +90,7 @@ def _platform(request: ReviewRequest) -> str:
 def hints(offline: Review) -> list[dict[str, Any]]:
     """The offline engine's findings, as hints for the model."""
     return [
-        {"category": f.category, "severity": f.severity,
-         "text": f.span.text if f.span else None, "message": f.message}
+        {"category": f.category, "severity": f.severity, "text": f.span.text if f.span else None}
         for f in offline.findings
     ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -58,13 +59,6 @@ class LLMRuleScore(_Model):
         return max(0, min(10, v))
 
 
-class LLMStrength(_Model):
-    kind: str
-    rule: RuleId
-    text: str | None
-    message: str
-
-
 class LLMRewrite(_Model):
     style: str
     text: str
@@ -80,10 +74,8 @@ class LLMRewrite(_Model):
 class LLMReview(_Model):
     verdict: Literal["post", "revise", "block"]
     risk: int
-    language: str
     golden_rules: list[LLMRuleScore]
     findings: list[LLMFinding]
-    strengths: list[LLMStrength] = Field(default_factory=list)
     rewrites: list[LLMRewrite] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
@@ -107,14 +99,14 @@ def parse_review(content: str | None) -> LLMReview:
     text = _FENCE.sub("", content.strip())
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as exc:
         # Some servers without a JSON mode wrap the object in prose.
         start, end = text.find("{"), text.rfind("}")
-        if start < 0 or end <= start:
-            raise OutputError("the answer was not JSON.") from None
         try:
+            if start < 0 or end <= start:
+                raise exc
             data = json.loads(text[start:end + 1])
-        except json.JSONDecodeError as exc:
+        except json.JSONDecodeError:
             raise OutputError(f"the answer was not valid JSON ({exc.msg} at char {exc.pos}).") from None
     if not isinstance(data, dict):
         raise OutputError("the answer was JSON but not an object.")
@@ -140,6 +132,7 @@ def _strict(node: Any) -> Any:
     return node
 
 
+@lru_cache(maxsize=1)
 def response_schema() -> dict[str, Any]:
     """The JSON schema sent as `response_format` (type json_schema, strict)."""
     return _strict(LLMReview.model_json_schema())

@@ -19,7 +19,8 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 # Below this, an attempt cannot get an answer back: do not start one.
@@ -150,7 +151,8 @@ class Backoff:
     """Retry-After when the server gives one, else exponential backoff with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self.exponential = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        # Exponential from `initial`, plus up to `initial` of jitter so clients do not retry in step.
+        self.exponential = wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial)
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.datafiles import load_yaml
 from bot.review.models import CATEGORIES, GOLDEN_RULES, SEVERITIES
 from bot.review.prefilter import union_of_prefixes
 
@@ -267,7 +268,7 @@ def _build(data: dict[str, Any], path: Path) -> Pack:
 
 def load_pack(path: Path) -> Pack:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = load_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise PackError(f"{path.name}: cannot be read ({exc})") from exc
     if not isinstance(data, dict) or "language" not in data:
@@ -305,5 +306,5 @@ def extra_rules(raw_rules: tuple[dict[str, Any], ...], language: str) -> tuple[R
 @lru_cache(maxsize=8)
 def _pack_vocab(language: str) -> dict[str, str]:
     pack = packs()[language]
-    data = yaml.load(pack.path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    data = load_yaml(pack.path)
     return {str(k): str(v) for k, v in (data.get("vocabulary") or {}).items()}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
+from bot.datafiles import load_yaml
 
 _URL = re.compile(r"https?://[^\s<>\"]+|www\.[^\s<>\"]+", re.IGNORECASE)
 
@@ -23,7 +23,7 @@ class PlatformSpec:
 @lru_cache(maxsize=1)
 def platform_specs() -> dict[str, PlatformSpec]:
     path = Path(__file__).parent / "packs" / "_platforms.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path)
     return {k: PlatformSpec(k, v["name"], int(v["limit"]), int(v["link_length"])) for k, v in data.items()}
 
 

@@ -16,8 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot.datafiles import load_yaml
 from bot.review.models import SEVERITY_ORDER, Review, ReviewRequest, Rewrite
 from bot.review.packs import Pack
 from bot.review.platforms import fits
@@ -60,7 +59,7 @@ class Slots:
 @lru_cache(maxsize=1)
 def _templates() -> dict[str, Any]:
     path = Path(__file__).parent / "packs" / "_rewrites.yml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_yaml(path)
 
 
 @lru_cache(maxsize=256)

@@ -101,21 +101,14 @@ def _fold_slow(text: str) -> Folded:
     return Folded(text, "".join(out), tuple(origin))
 
 
+_QUOTED = re.compile(r'«[^»]+»|“[^”]+”|„[^“]+“|"[^"]+"')
+
+
 def quoted_regions(text: str) -> list[tuple[int, int]]:
     """Original-offset regions inside quotation marks (reported speech)."""
-    regions: list[tuple[int, int]] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        closer = _QUOTE_PAIRS.get(text[i])
-        if closer is not None:
-            j = text.find(closer, i + 1)
-            if j != -1 and j - i > 1:
-                regions.append((i, j + 1))
-                i = j + 1
-                continue
-        i += 1
-    return regions
+    if not any(q in text for q in _QUOTE_PAIRS):
+        return []
+    return [(m.start(), m.end()) for m in _QUOTED.finditer(text)]
 
 
 def placeholder_regions(text: str) -> list[tuple[int, int]]:

@@ -1,0 +1,447 @@
+"""The coaching conversation, platform-neutral: a message in, a reply out.
+
+Slack, Discord and the terminal all call `Coach.handle(key, text)`. The coach
+understands the message (intents.py), reviews drafts through the Reviewer,
+adjusts the last reply on request (followups.py), teaches (teaching.py) and
+keeps each user's state in the store. Every version it proposes is reviewed
+again and shown only when it passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from bot.coach import followups, teaching
+from bot.coach.intents import FOLLOW_UPS, Intent, confirmation, parse, rule_named
+from bot.coach.texts import (
+    category_name,
+    has_message,
+    language_name,
+    rule_name,
+    say,
+    severity_name,
+)
+from bot.review.engine import detect_language, review_offline
+from bot.review.models import Review, ReviewRequest, Rewrite
+from bot.review.reviewer import Reviewer
+from bot.review.validation import DraftError
+from bot.store import Storage
+
+log = logging.getLogger(__name__)
+STATE_VERSION = 1
+# How many candidate versions a follow-up may re-review before giving up.
+MAX_CANDIDATES = 8
+TRANSFORMS: dict[str, Callable[[str, str], list[str]]] = {
+    "shorter": followups.shorter,
+    "longer": followups.longer,
+    "formal": followups.formal,
+    "warmer": followups.warmer,
+    "tu": lambda text, lang: followups.address(text, "tu"),
+    "vous": lambda text, lang: followups.address(text, "vous"),
+}
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    """One conversation: a user in a workspace (Slack team, Discord guild) of a platform."""
+
+    platform: str
+    workspace: str
+    user: str
+
+
+@dataclass
+class CoachReply:
+    text: str  # what to say, plain text with light Markdown (*bold*), in the user's language
+    review: Review | None = None  # when the turn produced a (new) review, the renderer shows it
+    # review | rewrite | explanation | lesson | drill | stats | help | confirm | forgotten | error
+    kind: str = "message"
+    language: str = "en"  # interface language (fr|en)
+
+
+class Coach:
+    """One coach for every conversation; state lives in the store, not here."""
+
+    def __init__(self, reviewer: Reviewer, store: Storage, clock: Callable[[], float] = time.time) -> None:
+        self.reviewer = reviewer
+        self.store = store
+        self.clock = clock
+        self._locks: dict[ConversationKey, asyncio.Lock] = {}
+
+    async def handle(self, key: ConversationKey, text: str) -> CoachReply:
+        """Answer one message; one turn at a time per conversation."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            state = self.store.load_conversation(key) or self._new_state()
+            try:
+                reply = await self._dispatch(key, state, text or "")
+            except DraftError as exc:
+                reply = CoachReply(say("error_draft", state["lang"], message=str(exc)), kind="error",
+                                   language=state["lang"])
+            except Exception:  # the user must get an answer, and their text back
+                log.exception("coaching turn failed")
+                excerpt = " ".join((text or "").split())[:300]
+                return CoachReply(say("error_internal", state["lang"], excerpt=excerpt), kind="error",
+                                  language=state["lang"])
+            if reply.kind != "forgotten":
+                self.store.save_conversation(key, state, now=self.clock())
+            return reply
+
+    # -- dispatch ----------------------------------------------------------
+
+    def _new_state(self) -> dict[str, Any]:
+        configured = self.reviewer.settings.review.language
+        return {"v": STATE_VERSION, "lang": configured if configured in ("fr", "en") else "en",
+                "current": None, "drill": None, "pending_context": None, "confirm": None}
+
+    async def _dispatch(self, key: ConversationKey, state: dict[str, Any], text: str) -> CoachReply:
+        if state.get("confirm") == "forget":
+            state["confirm"] = None
+            answer = confirmation(text)
+            if answer is not None:
+                lang = answer[1] or state["lang"]
+                if answer[0] == "yes":
+                    count = self.store.forget(key)
+                    self._locks.pop(key, None)
+                    return CoachReply(say("forget_done", lang, count=count), kind="forgotten", language=lang)
+                return self._say(state, "forget_cancelled", "confirm", lang)
+        intent = parse(text)
+        if intent.language in ("fr", "en"):
+            state["lang"] = intent.language
+        name = intent.name
+        if name == "help":
+            return self._say(state, "help", "help")
+        if name == "stats":
+            body = teaching.stats(self._own_reviews(key), self.store.drill_progress(key), state["lang"])
+            return CoachReply(body, kind="stats", language=state["lang"])
+        if name == "forget":
+            state["confirm"] = "forget"
+            return self._say(state, "forget_confirm", "confirm")
+        if name == "lesson":
+            return self._lesson(key, state, intent)
+        if name == "practice":
+            return self._practice(key, state, intent)
+        if name == "stop":
+            had = state.get("drill") is not None
+            state["drill"] = None
+            return self._say(state, "drill_stopped" if had else "drill_none", "drill")
+        if name == "context":
+            return await self._context(key, state, intent.argument)
+        if name in FOLLOW_UPS:
+            return await self._follow_up(key, state, name)
+        return await self._draft(key, state, text)
+
+    def _say(self, state: dict[str, Any], message: str, kind: str, lang: str | None = None) -> CoachReply:
+        lang = lang or state["lang"]
+        return CoachReply(say(message, lang), kind=kind, language=lang)
+
+    # -- reviews -----------------------------------------------------------
+
+    async def _draft(self, key: ConversationKey, state: dict[str, Any], text: str) -> CoachReply:
+        draft = text.strip()
+        detected = detect_language(draft)
+        if detected in ("fr", "en"):
+            state["lang"] = detected
+        drill = state.get("drill")
+        if drill:
+            return await self._drill_answer(key, state, draft, drill)
+        context = state.pop("pending_context", None)
+        state["pending_context"] = None
+        review = await self._review(key, state, draft, context, "draft")
+        return self._review_reply(state, review, say("review_intro", state["lang"]), hint=context is None)
+
+    async def _review(self, key: ConversationKey, state: dict[str, Any], draft: str,
+                      context: str | None, kind: str, platform: str | None = None) -> Review:
+        fields: dict[str, Any] = {"context": context}
+        if platform:
+            fields["platform"] = platform
+        request = self.reviewer.request(draft, **fields)
+        review = await self.reviewer.review(request)
+        record = {
+            "kind": kind, "draft": draft, "context": context, "language": review.language,
+            "verdict": review.verdict, "risk": review.risk,
+            "categories": [f.category for f in review.findings],
+            "scores": {s.rule: s.score for s in review.golden_rules},
+        }
+        now = self.clock()
+        review_id = self.store.add_review(key, record, now=now)
+        digest = hashlib.sha256(draft.encode("utf-8")).hexdigest()[:12]
+        self.store.audit(key, kind if kind != "draft" else "review",
+                         f"review {review_id}: {review.engine} {review.verdict} risk {review.risk} "
+                         f"draft sha256:{digest}", now=now)
+        state["current"] = {
+            "draft": draft, "context": context, "platform": request.platform,
+            "lang": review.language, "review": review.to_dict(),
+            "text": _first_version(review), "shown": 0, "versions": [],
+        }
+        return review
+
+    def _review_reply(self, state: dict[str, Any], review: Review, intro: str, hint: bool) -> CoachReply:
+        lang = state["lang"]
+        if review.verdict == "post":
+            follow = say("review_next_post", lang)
+        elif state["current"]["text"]:
+            follow = say("review_next_fix", lang)
+        else:
+            follow = say("review_next_norewrite", lang)
+        lines = [intro, follow]
+        if hint:
+            lines.append(say("no_context_hint", lang))
+        return CoachReply("\n".join(lines), review=review, kind="review", language=lang)
+
+    async def _context(self, key: ConversationKey, state: dict[str, Any], context: str) -> CoachReply:
+        current = state.get("current")
+        if not current:
+            state["pending_context"] = context
+            return self._say(state, "pending_context", "message")
+        review = await self._review(key, state, current["draft"], context, "recheck",
+                                    platform=current.get("platform"))
+        return self._review_reply(state, review, say("review_intro_context", state["lang"]), hint=False)
+
+    def _own_reviews(self, key: ConversationKey) -> list[dict[str, Any]]:
+        """The user's own drafts and drill answers (re-checks with context excluded)."""
+        return [r for r in self.store.reviews(key) if r["kind"] in ("draft", "drill")]
+
+    # -- follow-ups on the last review -------------------------------------
+
+    async def _follow_up(self, key: ConversationKey, state: dict[str, Any], name: str) -> CoachReply:
+        lang = state["lang"]
+        current = state.get("current")
+        if not current:
+            return self._say(state, "need_review", "message")
+        review = Review.from_dict(current["review"])
+        if name == "why":
+            return CoachReply(explain(review, lang), kind="explanation", language=lang)
+        if name == "another":
+            return self._another(state, current, review)
+        if name in ("english", "french"):
+            return self._translate(key, state, current, review, "en" if name == "english" else "fr")
+        base = current.get("text")
+        if not base:
+            return self._say(state, "need_version", "message")
+        draft_lang = _language_of(base, current.get("lang") or review.language)
+        if name in ("tu", "vous") and draft_lang != "fr":
+            return CoachReply(say("address_not_french", lang, language=language_name(draft_lang, lang)),
+                              kind="message", language=lang)
+        candidates = TRANSFORMS[name](base, draft_lang)
+        llm_text = await self._llm_follow_up(current, base, name, draft_lang)
+        if llm_text:
+            candidates.insert(0, llm_text)
+        return self._first_passing(key, state, current, candidates, name)
+
+    def _recheck(self, current: dict[str, Any], text: str, lang: str | None = None) -> Review:
+        """A proposed version reviewed again, offline, with the same context and platform."""
+        request = self.reviewer.request(text, context=current.get("context"),
+                                        platform=current.get("platform") or "generic",
+                                        lang=lang or current.get("lang"))
+        return review_offline(self.reviewer.prepare(request), rewrite=False)
+
+    def _first_passing(self, key: ConversationKey, state: dict[str, Any], current: dict[str, Any],
+                       candidates: list[str], how: str, lang: str | None = None) -> CoachReply:
+        ui = state["lang"]
+        base = current.get("text") or ""
+        if not candidates:
+            body = say(f"none_{how}", ui) if has_message(f"none_{how}") else say(
+                "rewrite_none", ui, how=say(f"how_{how}", ui))
+            return CoachReply(f"{body}\n\n{base}", kind="rewrite", language=ui)
+        failed: Review | None = None
+        for text in candidates[:MAX_CANDIDATES]:
+            checked = self._recheck(current, text, lang)
+            if checked.verdict == "post":
+                current["text"] = text
+                if lang:
+                    current["lang"] = lang
+                current["versions"].append({"how": how, "text": text})
+                self.store.audit(key, "followup", f"{how}: post risk {checked.risk}", now=self.clock())
+                head = say("rewrite_shown", ui, label=say(f"label_{how}", ui),
+                           verdict=say("verdict_post", ui), risk=checked.risk)
+                return CoachReply(f"{head}\n\n{text}", kind="rewrite", language=ui)
+            failed = failed or checked
+        reason = say(f"verdict_{failed.verdict}", ui) if failed else ""
+        if failed and failed.findings:
+            top = failed.findings[0]
+            reason = f"{category_name(top.category, ui)}: {top.message}"
+        body = say("rewrite_failed", ui, how=say(f"how_{how}", ui), reason=reason)
+        return CoachReply(f"{body}\n\n{base}", kind="rewrite", language=ui)
+
+    def _another(self, state: dict[str, Any], current: dict[str, Any], review: Review) -> CoachReply:
+        ui = state["lang"]
+        passing = [r for r in review.rewrites if r.verdict == "post"]
+        if len(passing) < 2:
+            return CoachReply(say("no_other_version", ui), kind="message", language=ui)
+        index = (int(current.get("shown", 0)) + 1) % len(passing)
+        current["shown"] = index
+        rewrite = passing[index]
+        current["text"] = rewrite.text
+        current["lang"] = review.language
+        current["versions"].append({"how": "another", "text": rewrite.text})
+        style = _style_label(rewrite, ui)
+        checked = self._recheck(current, rewrite.text)
+        head = say("rewrite_shown", ui, label=style, verdict=say("verdict_post", ui), risk=checked.risk)
+        return CoachReply(f"{head}\n\n{rewrite.text}", kind="rewrite", language=ui)
+
+    def _translate(self, key: ConversationKey, state: dict[str, Any], current: dict[str, Any],
+                   review: Review, target: str) -> CoachReply:
+        ui = state["lang"]
+        if _language_of(current.get("text") or current["draft"], review.language) == target:
+            return CoachReply(say("already_language", ui, language=language_name(target, ui)),
+                              kind="message", language=ui)
+        candidates = [r.text for r in _rewrites_in(current, review, target)]
+        candidates = [c for c in candidates if detect_language(c) == target]
+        if not candidates:
+            return CoachReply(say("cannot_translate", ui, language=language_name(target, ui)),
+                              kind="message", language=ui)
+        how = "english" if target == "en" else "french"
+        return self._first_passing(key, state, current, candidates, how, lang=target)
+
+    async def _llm_follow_up(self, current: dict[str, Any], text: str, how: str, lang: str) -> str | None:
+        """With an LLM configured and a client that offers follow-ups, ask it first;
+        offline tables remain the fallback, and its answer is re-reviewed like any other."""
+        settings = self.reviewer.settings
+        if not (self.reviewer.use_llm() and settings.llm_configured):
+            return None
+        try:
+            from bot.review import llm
+        except ImportError:
+            return None
+        follow_up = getattr(llm.LLMReviewer, "follow_up", None)
+        if follow_up is None:
+            return None
+        try:
+            client = self.reviewer._llm or llm.LLMReviewer(settings)
+            self.reviewer._llm = client
+            answer = await client.follow_up(text, instruction=how, lang=lang,
+                                            context=current.get("context"))
+        except Exception as exc:  # the offline follow-up answers instead
+            log.warning("LLM follow-up failed (%s); using the offline tables", type(exc).__name__)
+            return None
+        return answer.strip() if isinstance(answer, str) and answer.strip() else None
+
+    # -- teaching ----------------------------------------------------------
+
+    def _lesson(self, key: ConversationKey, state: dict[str, Any], intent: Intent) -> CoachReply:
+        lang = state["lang"]
+        if not intent.argument:
+            return self._say(state, "lesson_menu", "lesson")
+        rule = rule_named(intent.argument)
+        if rule is None:
+            return CoachReply(say("lesson_unknown", lang, name=intent.argument), kind="lesson", language=lang)
+        body, exercise = teaching.lesson(rule, lang)
+        if exercise:
+            state["drill"] = {"case": exercise, "source": f"lesson:{rule}"}
+        self.store.audit(key, "lesson", rule, now=self.clock())
+        return CoachReply(body, kind="lesson", language=lang)
+
+    def _practice(self, key: ConversationKey, state: dict[str, Any], intent: Intent) -> CoachReply:
+        lang = state["lang"]
+        progress = self.store.drill_progress(key)
+        if intent.argument:
+            chosen = teaching.find_case(intent.argument)
+            if chosen is None:
+                names = ", ".join(c.id for c in teaching.cases())
+                return CoachReply(say("drill_unknown", lang, name=intent.argument, cases=names),
+                                  kind="drill", language=lang)
+        else:
+            chosen = teaching.next_case(progress)
+        state["drill"] = {"case": chosen.id, "source": "practice"}
+        body = say("drill_start", lang, title=chosen.text("title", lang), done=len(progress),
+                   total=len(teaching.cases()), situation=chosen.text("situation", lang),
+                   customer=chosen.text("customer", lang))
+        return CoachReply(body, kind="drill", language=lang)
+
+    async def _drill_answer(self, key: ConversationKey, state: dict[str, Any], draft: str,
+                            drill: dict[str, Any]) -> CoachReply:
+        lang = state["lang"]
+        case = teaching.case(str(drill.get("case")))
+        if case is None:  # a case removed from the data since: start afresh
+            state["drill"] = None
+            return await self._draft(key, state, draft)
+        customer = case.text("customer", lang)
+        review = await self._review(key, state, draft, customer, "drill", platform=case.platform)
+        state["drill"] = None
+        score = teaching.drill_score(review)
+        progress = self.store.record_drill(key, case.id, score, now=self.clock())
+        self.store.audit(key, "drill", f"{case.id}: {score}/100", now=self.clock())
+        scores = {s.rule: s.score for s in review.golden_rules}
+        lines = [
+            say("drill_score", lang, score=score, verdict=say(f"verdict_{review.verdict}", lang),
+                best=progress["best_score"], attempts=progress["attempts"]),
+            say("drill_rules", lang, scores=teaching.scores_line(scores, lang)),
+            "",
+            say("drill_better", lang),
+            *[f"• {m}" for m in case.text("moves", lang)],
+            "",
+            say("drill_example", lang, example=case.text("example", lang)),
+            say("drill_next", lang),
+        ]
+        return CoachReply("\n".join(lines), review=review, kind="drill", language=lang)
+
+
+# -- helpers ---------------------------------------------------------------
+
+def _first_version(review: Review) -> str | None:
+    """What follow-ups work on: the first rewrite that passes, or the draft if it passes."""
+    for rewrite in review.rewrites:
+        if rewrite.verdict == "post":
+            return rewrite.text
+    return review.draft if review.verdict == "post" else None
+
+
+def _language_of(text: str, fallback: str) -> str:
+    detected = detect_language(text)
+    return detected if detected in ("fr", "en") else fallback
+
+
+def _style_label(rewrite: Rewrite, lang: str) -> str:
+    from bot.render.labels import label
+
+    return label(f"rewrite_style_{rewrite.style}", lang)
+
+
+def _rewrites_in(current: dict[str, Any], review: Review, target: str) -> list[Rewrite]:
+    """The offline rewrite templates of another language for the same findings."""
+    from bot.review.packs import packs
+    from bot.review.rewrites import propose
+
+    pack = packs().get(target)
+    if pack is None or (review.verdict == "post" and not review.findings):
+        return []
+    request = ReviewRequest(draft=current["draft"], context=current.get("context"),
+                            platform=current.get("platform") or "generic", lang=target)
+    try:
+        return propose(request, replace(review, language=target, rewrites=[]), pack)
+    except Exception as exc:  # templates keyed to the other language's spans may not apply
+        log.info("no %s rewrite for this review (%s)", target, type(exc).__name__)
+        return []
+
+
+def explain(review: Review, lang: str) -> str:
+    """Why the review says what it says: each finding, its golden rule and its real case."""
+    if not review.findings:
+        lines = [say("why_nothing", lang)]
+        if review.strengths:
+            lines.append(say("why_strengths", lang, strengths="; ".join(s.message for s in review.strengths)))
+    else:
+        lines = [say("why_intro", lang)]
+        told: set[str] = set()
+        for f in review.findings:
+            lines.append(say("why_finding", lang, category=category_name(f.category, lang),
+                             severity=severity_name(f.severity, lang), rule=rule_name(f.rule, lang),
+                             message=f.message))
+            if f.span is not None:
+                lines[-1] += f" (« {f.span.text} »)"
+            story = teaching.story_for(f.case, lang)
+            if story and story not in told:
+                told.add(story)
+                lines.append(say("why_case", lang, story=story))
+            elif f.case and not story:
+                lines.append(say("why_case", lang, story=f.case))
+    scores = {s.rule: s.score for s in review.golden_rules}
+    lines.append(say("why_scores", lang, scores=teaching.scores_line(scores, lang)))
+    return "\n".join(lines)

@@ -1,0 +1,256 @@
+"""Offline follow-ups on a reply: shorter, longer, more formal, warmer, tu/vous.
+
+Each transformation returns candidate texts, best first; the coach reviews
+them again and shows the first that still passes. The word tables are data
+(data/followups.yml); this module only applies them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.datafiles import load_yaml
+from bot.review.text import fold
+
+DATA = Path(__file__).parent / "data" / "followups.yml"
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)")
+_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,120}\]")
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]")
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict[str, Any]:
+    return load_yaml(DATA)
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+
+
+def _join(parts: list[str]) -> str:
+    return " ".join(p.strip() for p in parts if p.strip())
+
+
+def _match_case(found: str, replacement: str) -> str:
+    first = found.split()[0] if found.split() else found
+    if len(first) > 1 and first.isupper():  # an acronym (DM, MP) says nothing of the case
+        return replacement
+    if found[:1].isupper() and replacement[:1].islower():
+        return replacement[:1].upper() + replacement[1:]
+    if found[:1].islower() and replacement[:1].isupper() and not found.isupper():
+        return replacement[:1].lower() + replacement[1:]
+    return replacement
+
+
+def replace_phrase(text: str, source: str, target: str) -> str:
+    """Replace a phrase at word boundaries, keeping the capital of its first letter;
+    placeholders [like this] are left alone."""
+    body = re.escape(source).replace("'", "['’]")
+    pattern = re.compile(rf"(?<![\w'’-]){body}(?![\w-])", re.IGNORECASE)
+    out: list[str] = []
+    last = 0
+    for m in pattern.finditer(text):
+        if any(p.start() <= m.start() < p.end() for p in _PLACEHOLDER.finditer(text)):
+            continue
+        out.append(text[last:m.start()])
+        out.append(_match_case(m.group(0), target))
+        last = m.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _apply_pairs(text: str, pairs: list[list[str]], reverse: bool = False) -> str:
+    ordered = sorted(pairs, key=lambda p: -len(p[1 if reverse else 0]))
+    for pair in ordered:
+        source, target = (pair[1], pair[0]) if reverse else (pair[0], pair[1])
+        text = replace_phrase(text, source, target)
+    return text
+
+
+def _essential(sentence: str) -> bool:
+    """Facts and placeholders must survive: digits, [to fill], quotes."""
+    return bool(_PLACEHOLDER.search(sentence) or re.search(r"\d", sentence)
+                or re.search(r"[«“\"]", sentence))
+
+
+def _is_filler(sentence: str, lang: str) -> bool:
+    folded = fold(sentence).text
+    return any(re.search(p, folded) for p in _data()["filler"].get(lang, ()))
+
+
+def _unique_shorter(original: str, candidates: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for c in candidates:
+        c = re.sub(r"\s{2,}", " ", c).strip()
+        if c and len(c) < len(original) and c not in seen:
+            seen.add(c)
+            out.append(c)
+    return out
+
+
+def shorter(text: str, lang: str) -> list[str]:
+    """Shorter versions, the gentlest cut first: filler sentences, then words and
+    clauses that carry nothing, then a whole sentence. Never a fact or placeholder."""
+    parts = sentences(text)
+    candidates: list[str] = []
+    fillers = [s for s in parts if _is_filler(s, lang) and not _essential(s)]
+    if fillers and len(fillers) < len(parts):
+        candidates.append(_join([s for s in parts if s not in fillers]))
+    trimmed = _outside_placeholders(text, [re.compile(p, re.IGNORECASE)
+                                           for p in _data()["trim"].get(lang, ())])
+    candidates.append(trimmed[:1].upper() + trimmed[1:] if trimmed else trimmed)
+    # An opening clause before a colon (« Merci de nous l'avoir signalé : … »).
+    for i, s in enumerate(parts):
+        head, sep, rest = s.partition(" : ") if " : " in s else s.partition(": ")
+        if sep and rest and not _essential(head) and len(head) < len(rest):
+            candidates.append(_join([*parts[:i], rest[:1].upper() + rest[1:], *parts[i + 1:]]))
+    if len(parts) > 1:
+        droppable = [i for i, s in enumerate(parts) if not _essential(s)]
+        # Later sentences first (the opening acknowledges), longer first.
+        droppable.sort(key=lambda i: (i == 0, -len(parts[i])))
+        for i in droppable:
+            candidates.append(_join(parts[:i] + parts[i + 1:]))
+    return _unique_shorter(text, candidates)
+
+
+def _outside_placeholders(text: str, patterns: list[re.Pattern[str]]) -> str:
+    """Remove every match of the patterns, except inside [placeholders]."""
+    for pattern in patterns:
+        kept = [(p.start(), p.end()) for p in _PLACEHOLDER.finditer(text)]
+        pieces: list[str] = []
+        last = 0
+        for m in pattern.finditer(text):
+            if any(a <= m.start() < b for a, b in kept):
+                continue
+            pieces.append(text[last:m.start()])
+            last = m.end()
+        pieces.append(text[last:])
+        text = "".join(pieces)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def address_of(text: str) -> str | None:
+    """"tu" or "vous" as the French text uses it, None when it uses neither."""
+    folded = fold(text).text
+    vous = len(re.findall(r"(?<!\w)(vous|votre|vos)(?!\w)", folded))
+    tu = len(re.findall(r"(?<!\w)(tu|te|toi|ton|ta|tes)(?!\w)|(?<!\w)t'", folded))
+    if not vous and not tu:
+        return None
+    return "vous" if vous >= tu else "tu"
+
+
+def longer(text: str, lang: str) -> list[str]:
+    table = _data()["longer"]
+    extra = table.get(lang, [])
+    if isinstance(extra, dict):
+        extra = extra.get(address_of(text) or "vous", [])
+    folded = fold(text).text
+    out = []
+    for sentence in extra:
+        if fold(sentence).text not in folded:
+            out.append(_join([text, sentence]))
+    both = [s for s in extra if fold(s).text not in folded]
+    if len(both) > 1:
+        out.insert(0, _join([text, *both]))
+    return out
+
+
+def formal(text: str, lang: str) -> list[str]:
+    result = _apply_pairs(text, _data()["formal"].get(lang, []))
+    if lang == "fr":  # formal French says « vous »
+        result = to_vous(result)
+    result = _EMOJI.sub("", result)
+    result = re.sub(r"!+", ".", result)
+    result = re.sub(r"\s+\.", ".", result)
+    result = re.sub(r"\s{2,}", " ", result).strip()
+    return [result] if result != text else []
+
+
+def warmer(text: str, lang: str) -> list[str]:
+    table = _data()["warmer"].get(lang)
+    if not table:
+        return []
+    base = _apply_pairs(text, table.get("replace", []))
+    folded = fold(base).text
+    address = address_of(base) or "vous"
+
+    def pick(value: Any) -> str:
+        return value.get(address, "") if isinstance(value, dict) else str(value)
+
+    opener = "" if any(fold(w).text in folded for w in table["has_opener"]) else pick(table["opener"])
+    closer = "" if any(fold(w).text in folded for w in table["has_closer"]) else pick(table["closer"])
+    candidates = [_join([opener, base, closer]), _join([base, closer]), _join([opener, base]), base]
+    seen: set[str] = set()
+    return [c for c in candidates if c != text and not (c in seen or seen.add(c))]
+
+
+# -- French forms of address -------------------------------------------------
+
+def _possessive(match: re.Match[str]) -> str:
+    word = match.group(2)
+    data = _data()["address"]
+    low = word.lower()
+    if re.match(r"[aeiouyhéèêàâîôûœ]", low):
+        pronoun = "ton"
+    elif low in data["feminine"] or any(low.endswith(e) for e in data["feminine_endings"]):
+        pronoun = "ta"
+    else:
+        pronoun = "ton"
+    return _match_case(match.group(1), pronoun) + " " + word
+
+
+def to_tu(text: str) -> str:
+    pairs = _data()["address"]["pairs"]
+    verbs = [p for p in pairs if "-" in p[0] or p[0].lower().startswith("vous ") or "'" in p[0]]
+    rest = [p for p in pairs if p not in verbs]
+    text = _apply_pairs(text, verbs)
+    # « vous » as an object: before an infinitive, or after a subject pronoun.
+    obj = re.compile(r"(?<![\w-])(vous)(\s+)(?=(\w+)(?![\w-]))", re.IGNORECASE)
+
+    def object_pronoun(m: re.Match[str]) -> str:
+        following = m.group(3)
+        before = text_ref[0][max(0, m.start() - 12):m.start()].lower().split()
+        subject_before = bool(before) and before[-1] in ("nous", "je", "j'", "on", "il", "elle", "ils",
+                                                         "elles", "qui", "ne", "n'", "pour")
+        infinitive = re.search(r"(er|ir|re|oir)$", following.lower()) is not None
+        if not (subject_before or infinitive):
+            return m.group(0)
+        if before and before[-1] == "pour" and not infinitive:
+            return m.group(0)
+        pronoun = "t'" if re.match(r"[aeiouyhéèêàâ]", following.lower()) else "te "
+        return _match_case(m.group(1), pronoun)
+
+    text_ref = [text]
+    text = obj.sub(object_pronoun, text)
+    text = _apply_pairs(text, rest)
+    text = re.sub(r"(?<![\w-])(votre)\s+(\w+)", _possessive, text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<![\w-])(vous)\s+(\w+)ez(?![\w-])",
+                  lambda m: _match_case(m.group(1), "tu") + f" {m.group(2)}es", text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<![\w-])vous(?![\w-])", lambda m: _match_case(m.group(0), "tu"), text,
+                  flags=re.IGNORECASE)
+    return text
+
+
+def to_vous(text: str) -> str:
+    pairs = _data()["address"]["pairs"]
+    text = _apply_pairs(text, pairs, reverse=True)
+    text = re.sub(r"(?<![\w-])t['’](?=\w)", lambda m: _match_case(m.group(0), "vous "), text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"(?<![\w-])(te|toi)(?![\w'’-])", lambda m: _match_case(m.group(0), "vous"), text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"(?<![\w-])(ton|ta)(?![\w'’-])", lambda m: _match_case(m.group(0), "votre"), text,
+                  flags=re.IGNORECASE)
+    text = re.sub(r"(?<![\w-])(tu)\s+(\w+)es(?![\w-])",
+                  lambda m: _match_case(m.group(1), "vous") + f" {m.group(2)}ez", text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<![\w-])tu(?![\w'’-])", lambda m: _match_case(m.group(0), "vous"), text,
+                  flags=re.IGNORECASE)
+    return text
+
+
+def address(text: str, form: str) -> list[str]:
+    result = to_tu(text) if form == "tu" else to_vous(text)
+    return [result] if result != text else []

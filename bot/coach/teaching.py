@@ -1,0 +1,167 @@
+"""Lessons, practice cases and stats: what the coach teaches, as data.
+
+Lessons and cases live in data/lessons.yml and data/drills.yml, grounded in
+the 2019 article on brands' community managers (shared/seed). This module
+loads them and turns reviews into scores and stats; it does no I/O beyond
+reading those files once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from bot.coach.texts import category_name, rule_name, say
+from bot.datafiles import load_yaml
+from bot.review.models import GOLDEN_RULES, Review
+from bot.review.text import fold
+
+DATA = Path(__file__).parent / "data"
+# Reviews needed before a trend means anything (two halves of two).
+TREND_MIN = 4
+TREND_DELTA = 0.5
+VERDICT_CAP = {"post": 100, "revise": 70, "block": 40}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    brand: str
+    platform: str
+    focus: tuple[str, ...]
+    raw: dict[str, Any]
+
+    def text(self, field: str, lang: str) -> Any:
+        value = self.raw[field]
+        return value.get(lang) or value.get("en")
+
+
+@lru_cache(maxsize=1)
+def cases() -> tuple[Case, ...]:
+    raw = load_yaml(DATA / "drills.yml")
+    return tuple(
+        Case(str(c["id"]), str(c["brand"]), str(c.get("platform", "generic")),
+             tuple(c.get("focus", ())), c)
+        for c in raw["cases"]
+    )
+
+
+def case(case_id: str) -> Case | None:
+    return next((c for c in cases() if c.id == case_id), None)
+
+
+def find_case(name: str) -> Case | None:
+    wanted = fold(name).text.strip()
+    return next((c for c in cases() if wanted in (c.id, fold(c.brand).text)), None)
+
+
+def next_case(progress: dict[str, dict[str, Any]]) -> Case:
+    """The first case never practised, else the one with the lowest best score."""
+    for c in cases():
+        if c.id not in progress:
+            return c
+    return min(cases(), key=lambda c: (progress[c.id]["best_score"], progress[c.id]["updated_at"]))
+
+
+@lru_cache(maxsize=1)
+def _lessons() -> dict[str, Any]:
+    return load_yaml(DATA / "lessons.yml")
+
+
+def story(case_id: str, lang: str) -> str | None:
+    stories = _lessons()["stories"].get(case_id)
+    return None if stories is None else stories.get(lang) or stories.get("en")
+
+
+def story_for(case_label: str | None, lang: str) -> str | None:
+    """The told story of a finding's case ("easyJet 2019" -> the easyJet story)."""
+    if not case_label:
+        return None
+    folded = fold(case_label).text
+    for case_id in _lessons()["stories"]:
+        if case_id in folded:
+            return story(case_id, lang)
+    return None
+
+
+def lesson(rule: str, lang: str) -> tuple[str, str | None]:
+    """The lesson text and the id of its exercise case."""
+    data = _lessons()["lessons"][rule]
+    item = data.get(lang) or data["en"]
+    lines = [f"*{item['title']}*", item["quote"], ""]
+    lines += [f"• {p}" for p in item["points"]]
+    lines += ["", say("lesson_cases", lang)]
+    for case_id in item["cases"]:
+        told = story(case_id, lang)
+        if told:
+            lines.append(f"• {told}")
+    exercise = case(item.get("exercise", ""))
+    if exercise is not None:
+        lines += ["", say("lesson_exercise", lang, situation=exercise.text("situation", lang),
+                          customer=exercise.text("customer", lang))]
+    return "\n".join(lines), exercise.id if exercise else None
+
+
+def drill_score(review: Review) -> int:
+    """0–100: the golden-rule scores, capped by the verdict (a blocked reply
+    cannot score well however polite the rest is)."""
+    base = round(mean(review.score_of(r) for r in GOLDEN_RULES) * 10)
+    return min(base, VERDICT_CAP.get(review.verdict, 100))
+
+
+def scores_line(scores: dict[str, float], lang: str) -> str:
+    return ", ".join(f"{rule_name(r, lang)} {_num(scores[r], lang)}" for r in GOLDEN_RULES if r in scores)
+
+
+def _num(value: float, lang: str) -> str:
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+def stats(reviews: list[dict[str, Any]], progress: dict[str, dict[str, Any]], lang: str) -> str:
+    """What the user's reviews say: counts, frequent risks, averages, trend."""
+    if not reviews and not progress:
+        return say("stats_empty", lang)
+    verdicts = Counter(r["verdict"] for r in reviews)
+    lines = [say("stats_head", lang, count=len(reviews), post=verdicts["post"],
+                 revise=verdicts["revise"], block=verdicts["block"])]
+    risks = Counter(c for r in reviews for c in set(r["categories"]))
+    if risks:
+        top = ", ".join(f"{category_name(c, lang)} ({n})" for c, n in risks.most_common(3))
+        lines.append(say("stats_risks", lang, risks=top))
+    elif reviews:
+        lines.append(say("stats_no_risks", lang))
+    if reviews:
+        averages = {
+            rule: mean(r["scores"].get(rule, 0) for r in reviews) for rule in GOLDEN_RULES
+        }
+        lines.append(say("stats_scores", lang, scores=scores_line(averages, lang)))
+        lines.append(_trend(reviews, lang))
+    if progress:
+        done = ", ".join(
+            f"{(case(cid).brand if case(cid) else cid)} {p['best_score']}/100" for cid, p in progress.items()
+        )
+        lines.append(say("stats_drills", lang, done=len(progress), total=len(cases()), scores=done))
+    return "\n".join(lines)
+
+
+def overall(review_row: dict[str, Any]) -> float:
+    return mean(review_row["scores"].get(r, 0) for r in GOLDEN_RULES)
+
+
+def _trend(reviews: list[dict[str, Any]], lang: str) -> str:
+    if len(reviews) < TREND_MIN:
+        return say("stats_trend_few", lang, needed=TREND_MIN)
+    half = len(reviews) // 2
+    before = mean(overall(r) for r in reviews[:half])
+    after = mean(overall(r) for r in reviews[-half:])
+    values = {"before": _num(before, lang), "after": _num(after, lang)}
+    if after - before >= TREND_DELTA:
+        return say("stats_trend_up", lang, **values)
+    if before - after >= TREND_DELTA:
+        return say("stats_trend_down", lang, **values)
+    return say("stats_trend_flat", lang, **values)

@@ -1,0 +1,152 @@
+"""`cm-coach chat`: the coaching core in a terminal, as a direct message would get it.
+
+Line editing and history (prompt_toolkit) when standard input is a terminal;
+plain line reading otherwise, so that scripts and tests drive it through a
+pipe. One line is one message; end a line with a backslash to continue a
+draft on the next line. `quit`, `exit` or end of input leaves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TextIO
+
+from bot.coach import Coach, CoachReply, ConversationKey
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+PLATFORM, WORKSPACE = "console", "local"
+QUIT = {"quit", "exit", "quitter", ":q", "/quit", "/exit"}
+BOLD, RESET = "\x1b[1m", "\x1b[0m"
+_BOLD_MARK = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+
+
+def format_text(text: str, color: bool) -> str:
+    """Light Markdown (*bold*) for a terminal: ANSI bold, or the words alone.
+    Control characters a user sent (escape sequences) are shown, never obeyed."""
+    from bot.render.highlight import printable
+
+    text = printable(text)
+    return _BOLD_MARK.sub((lambda m: f"{BOLD}{m.group(1)}{RESET}") if color else (lambda m: m.group(1)), text)
+
+
+def format_reply(reply: CoachReply, color: bool) -> str:
+    """The reply as the terminal shows it: its first line, the review if any, the rest."""
+    text = format_text(reply.text, color)
+    if reply.review is None:
+        return text
+    from bot.render.terminal import render_terminal
+
+    head, _, rest = text.partition("\n")
+    parts = [head, render_terminal(reply.review, color=color)]
+    if rest.strip():
+        parts.append(rest)
+    return "\n\n".join(parts)
+
+
+def _user(args: argparse.Namespace) -> str:
+    if getattr(args, "user", None):
+        return str(args.user)
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "me"
+
+
+Reader = Callable[[str], Awaitable[str | None]]
+
+
+def _plain_reader(stream: TextIO) -> Reader:
+    async def read(_prompt: str) -> str | None:
+        # Blocking is fine: nothing else runs while the user types.
+        line = stream.buffer.readline() if hasattr(stream, "buffer") else stream.readline().encode()
+        if not line:
+            return None
+        try:
+            return line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            return "\x00not-utf8"
+
+    return read
+
+
+def _tty_reader() -> Reader:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import InMemoryHistory
+
+    # History stays in memory: drafts are kept only in the store, where
+    # retention and `forget` apply to them.
+    session: PromptSession[str] = PromptSession(history=InMemoryHistory())
+
+    async def read(prompt: str) -> str | None:
+        while True:
+            try:
+                return await session.prompt_async(prompt)
+            except KeyboardInterrupt:  # Ctrl-C clears the line, Ctrl-D leaves
+                continue
+            except EOFError:
+                return None
+
+    return read
+
+
+async def _messages(read: Reader, prompt: str) -> list[str] | None:
+    """The next message (lines joined when they end with a backslash), None at the end."""
+    lines: list[str] = []
+    while True:
+        line = await read(prompt if not lines else "… ")
+        if line is None:
+            return lines or None
+        if line.endswith("\\"):
+            lines.append(line[:-1])
+            continue
+        lines.append(line)
+        return lines
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.review.reviewer import Reviewer
+    from bot.store import Store
+
+    try:
+        store = Store.in_data_dir(settings.data_dir, retention_days=settings.store.retention_days)
+        store.purge()
+    except Exception as exc:  # an unwritable or damaged data directory
+        print(f"cm-coach: cannot open the store in {settings.data_dir} ({exc}); "
+              "set store.data_dir (or CM_COACH_STORE_DATA_DIR) to a writable folder", file=sys.stderr)
+        return 2
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    color = interactive and "NO_COLOR" not in os.environ
+    coach = Coach(Reviewer(settings), store)
+    key = ConversationKey(PLATFORM, WORKSPACE, _user(args))
+    read = _tty_reader() if interactive else _plain_reader(sys.stdin)
+    if interactive:
+        print(format_text("*cm-coach* — send a draft reply, or *help* / *aide*. *quit* to leave.", color))
+    try:
+        return asyncio.run(_loop(coach, key, read, color))
+    finally:
+        store.close()
+
+
+async def _loop(coach: Coach, key: ConversationKey, read: Reader, color: bool) -> int:
+    while True:
+        lines = await _messages(read, "› ")
+        if lines is None:
+            return 0
+        text = "\n".join(lines).strip()
+        if not text:
+            continue
+        if text.lower() in QUIT:
+            return 0
+        if "\x00not-utf8" in text:
+            print("This line is not UTF-8 text; send it again as UTF-8.\n", flush=True)
+            continue
+        reply = await coach.handle(key, text)
+        print(format_reply(reply, color) + "\n", flush=True)

@@ -1,0 +1,402 @@
+"""The Discord client: mentions, /review, the "Review draft" menu, DMs, buttons.
+
+Wiring only: events become review requests for bot.review.reviewer.Reviewer
+(or coaching turns for bot.coach in DMs), reviews become messages through
+bot.render.discord. Every send passes AllowedMentions.none(): an echoed draft
+never pings anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.platforms.discord.archive import ReviewArchive
+from bot.platforms.discord.buttons import ReviewButton
+from bot.platforms.discord.send import NO_PINGS, reply_private, send_followups, send_messages
+from bot.render.discord import (
+    DiscordMessage,
+    escape_mentions,
+    render_notice,
+    render_review,
+    text_messages,
+)
+from bot.render.labels import label, ui_language
+from bot.review.models import PLATFORMS, Review
+from bot.review.platforms import spec
+from bot.review.reviewer import Reviewer
+from bot.review.validation import DraftError
+
+if TYPE_CHECKING:
+    from bot.coach import Coach
+    from bot.config import Settings
+    from bot.store import Store
+
+log = logging.getLogger("cm_coach.discord")
+
+# Discord caps a string option at 6,000 characters.
+OPTION_MAX = 6000
+
+
+def intents_for(settings: Settings) -> discord.Intents:
+    """Only what the features use; message content is the one privileged intent."""
+    intents = discord.Intents.none()
+    intents.guilds = True  # channels and the bot's own role, to see mentions of it
+    intents.guild_messages = True  # messages that mention the bot in a server
+    intents.dm_messages = True  # coaching in direct messages
+    # Privileged: the text of messages that do not mention the bot, i.e. the
+    # message a mention replies to and that message's parent.
+    intents.message_content = settings.discord.message_content
+    return intents
+
+
+class Cooldown:
+    """At most one request per user every `seconds`."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._last: dict[int, float] = {}
+
+    def retry_after(self, user_id: int) -> float:
+        """0 and the request is counted; else the seconds left to wait."""
+        if self.seconds <= 0:
+            return 0.0
+        now = self.clock()
+        last = self._last.get(user_id)
+        if last is not None and now - last < self.seconds:
+            return self.seconds - (now - last)
+        self._last[user_id] = now
+        if len(self._last) > 10_000:  # forget users whose cooldown is long over
+            self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
+        return 0.0
+
+
+def _lang_of(text: str | None, locale: discord.Locale | None = None) -> str:
+    """Interface language: the draft's when there is one, else the user's Discord locale."""
+    if text and text.strip():
+        from bot.review.engine import detect_language
+
+        return ui_language(detect_language(text))
+    return ui_language(str(locale) if locale else None)
+
+
+class LabelTranslator(app_commands.Translator):
+    """Command descriptions in French from strings.yml (the key rides in locale_str extras)."""
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: Any
+    ) -> str | None:
+        key = string.extras.get("key")
+        if not key or not str(locale).startswith("fr"):
+            return None
+        text = label(key, "fr")
+        return None if text == key else text
+
+
+def _text(key: str) -> app_commands.locale_str:
+    return app_commands.locale_str(label(key, "en"), key=key)
+
+
+class CoachBot(discord.Client):
+    """cm-coach on Discord."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        reviewer: Reviewer | None = None,
+        archive: ReviewArchive | None = None,
+        coach: Coach | None = None,
+        store: Store | None = None,
+        **options: Any,
+    ) -> None:
+        options.setdefault("intents", intents_for(settings))
+        super().__init__(allowed_mentions=NO_PINGS, **options)
+        self.settings = settings
+        self.reviewer = reviewer or Reviewer(settings)
+        self._archive = archive
+        self._coach = coach
+        self._store = store
+        self.cooldown = Cooldown(settings.discord.cooldown_seconds)
+        self.tree = app_commands.CommandTree(self)
+        self.tree.on_error = self._on_app_command_error  # type: ignore[method-assign]
+        self.sync_count = 0
+        add_commands(self.tree)
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def archive(self) -> ReviewArchive:
+        if self._archive is None:
+            self._archive = ReviewArchive.in_data_dir(
+                self.settings.data_dir, self.settings.store.retention_days
+            )
+        return self._archive
+
+    @property
+    def coach(self) -> Coach:
+        if self._coach is None:
+            from bot.coach import Coach
+
+            if self._store is None:
+                from bot.store import Store
+
+                self._store = Store.in_data_dir(self.settings.data_dir)
+            self._coach = Coach(self.reviewer, self._store)
+        return self._coach
+
+    async def setup_hook(self) -> None:
+        """Runs once per process, before the gateway connects: never on a reconnect."""
+        self.add_dynamic_items(ReviewButton)
+        await self.tree.set_translator(LabelTranslator())
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        guild_id = self.settings.discord.dev_guild_id
+        try:
+            if guild_id:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                where = f"development server {guild_id} (instant)"
+            else:
+                synced = await self.tree.sync()
+                where = "every server (global commands may take up to an hour to appear)"
+        except discord.Forbidden:
+            log.error(
+                "Discord refused to register the slash commands: invite the bot with the "
+                "applications.commands scope (see docs/discord.md); mentions and DMs still work."
+            )
+            return
+        self.sync_count += 1
+        log.info("registered %d application commands in %s", len(synced), where)
+
+    async def on_ready(self) -> None:
+        # Called again on every reconnect: nothing to sync here.
+        log.info("connected to Discord as %s in %d server(s)", self.user, len(self.guilds))
+
+    async def close(self) -> None:
+        await super().close()
+        if self._archive is not None:
+            self._archive.close()
+            self._archive = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # ------------------------------------------------------------ reviewing
+
+    async def run_review(
+        self, draft: str, *, context: str | None, platform: str | None, user: str
+    ) -> Review:
+        """Raises DraftError for a draft that cannot be reviewed."""
+        request = self.reviewer.request(
+            draft,
+            context=context if context and context.strip() else None,
+            platform=platform or self.settings.brand.platform,
+            user=user,
+        )
+        return await self.reviewer.review(request)
+
+    def review_messages(self, review: Review, owner: int, *, show_draft: bool) -> list[DiscordMessage]:
+        key = self.archive.save(str(owner), review)
+        return render_review(review, owner=str(owner), key=key, show_draft=show_draft)
+
+    def cooldown_notice(self, user_id: int, lang: str) -> str | None:
+        wait = self.cooldown.retry_after(user_id)
+        if not wait:
+            return None
+        return label("discord_cooldown", lang, seconds=max(1, round(wait)))
+
+    # ------------------------------------------------------------ messages
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.webhook_id is not None:
+            return  # other bots, webhooks and this bot itself
+        try:
+            if message.guild is None:
+                if isinstance(message.channel, discord.DMChannel):
+                    await self.handle_dm(message)
+            elif self.is_mentioned(message):
+                await self.handle_mention(message)
+        except Exception:
+            log.exception("failed to answer message %s", message.id)
+            lang = _lang_of(message.content)
+            try:
+                await send_messages(
+                    message, render_notice(label("error_generic", lang), draft=message.content)
+                )
+            except discord.HTTPException as exc:
+                log.error(
+                    "cannot post in channel %s (%s): give cm-coach the View Channel, Send Messages, "
+                    "Embed Links and Read Message History permissions there", message.channel.id, exc,
+                )
+
+    def is_mentioned(self, message: discord.Message) -> bool:
+        """Mentioned by name or through the bot's own role; @everyone and @here do not count."""
+        if self.user is None:
+            return False
+        if self.user.id in message.raw_mentions:
+            return True
+        role = message.guild.self_role if message.guild else None
+        return role is not None and role.id in message.raw_role_mentions
+
+    def strip_mentions(self, message: discord.Message) -> str:
+        text = message.content
+        if self.user is not None:
+            text = re.sub(rf"<@!?{self.user.id}>", " ", text)
+        role = message.guild.self_role if message.guild else None
+        if role is not None:
+            text = text.replace(f"<@&{role.id}>", " ")
+        return text.strip()
+
+    async def handle_mention(self, message: discord.Message) -> None:
+        text = self.strip_mentions(message)
+        lang = _lang_of(text)
+        context: str | None = None
+        if message.reference is not None and message.reference.message_id is not None:
+            target = await self.referenced(message)
+            if target is None or not target.content.strip():
+                await send_messages(message, render_notice(label("discord_cannot_read", lang)))
+                return
+            parent = await self.referenced(target)
+            draft, context = target.content, (parent.content if parent is not None else None)
+            lang = _lang_of(draft)
+        else:
+            draft = text
+            if not draft:
+                await send_messages(message, render_notice(label("discord_usage", lang)))
+                return
+        notice = self.cooldown_notice(message.author.id, lang)
+        if notice:
+            await send_messages(message, render_notice(notice))
+            return
+        try:
+            async with message.channel.typing():
+                review = await self.run_review(
+                    draft, context=context, platform=None, user=str(message.author.id)
+                )
+        except DraftError as exc:
+            await send_messages(message, render_notice(str(exc), draft=draft))
+            return
+        await send_messages(message, self.review_messages(review, message.author.id, show_draft=False))
+
+    async def referenced(self, message: discord.Message) -> discord.Message | None:
+        """The message this one replies to: from the event when Discord sent it, else fetched."""
+        ref = message.reference
+        if ref is None or ref.message_id is None:
+            return None
+        if isinstance(ref.resolved, discord.Message):
+            return ref.resolved
+        if ref.channel_id != message.channel.id:
+            return None
+        try:
+            return await message.channel.fetch_message(ref.message_id)
+        except discord.HTTPException:  # deleted, or no Read Message History permission
+            return None
+
+    async def handle_dm(self, message: discord.Message) -> None:
+        text = message.content
+        lang = _lang_of(text)
+        if not text.strip():
+            await send_messages(message, render_notice(label("discord_usage_dm", lang)), reply=False)
+            return
+        notice = self.cooldown_notice(message.author.id, lang)
+        if notice:
+            await send_messages(message, render_notice(notice), reply=False)
+            return
+        from bot.coach import ConversationKey
+
+        key = ConversationKey(platform="discord", workspace="dm", user=str(message.author.id))
+        async with message.channel.typing():
+            reply = await self.coach.handle(key, text)
+        out = text_messages(escape_mentions(reply.text)) if reply.text.strip() else []
+        if reply.review is not None:
+            out += self.review_messages(reply.review, message.author.id, show_draft=False)
+        await send_messages(message, out, reply=False)
+
+    # ------------------------------------------------------------ interactions
+
+    async def _on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        log.error("application command failed", exc_info=error)
+        draft = interaction.namespace.draft if interaction.command and interaction.command.name == "review" else None
+        lang = _lang_of(draft, interaction.locale)
+        await reply_private(interaction, render_notice(label("error_generic", lang), draft=draft))
+
+
+def add_commands(tree: app_commands.CommandTree[CoachBot]) -> None:
+    """/review and the "Review draft" message menu."""
+    platform_choices = [
+        app_commands.Choice(name=_text("discord_platform_generic") if p == "generic" else spec(p).name,
+                            value=p)
+        for p in PLATFORMS
+    ]
+
+    @tree.command(name="review", description=_text("discord_cmd_review"))
+    @app_commands.describe(
+        draft=_text("discord_opt_draft"),
+        context=_text("discord_opt_context"),
+        platform=_text("discord_opt_platform"),
+        private=_text("discord_opt_private"),
+    )
+    @app_commands.choices(platform=platform_choices)
+    async def review(
+        interaction: discord.Interaction[CoachBot],
+        draft: app_commands.Range[str, 1, OPTION_MAX],
+        context: app_commands.Range[str, 1, OPTION_MAX] | None = None,
+        platform: app_commands.Choice[str] | None = None,
+        private: bool = False,
+    ) -> None:
+        bot = interaction.client
+        # Before the defer, nothing slow: the user's locale, not language detection.
+        notice = bot.cooldown_notice(interaction.user.id, ui_language(str(interaction.locale)))
+        if notice:
+            await interaction.response.send_message(notice, ephemeral=True, allowed_mentions=NO_PINGS)
+            return
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        try:
+            result = await bot.run_review(
+                draft, context=context, platform=platform.value if platform else None,
+                user=str(interaction.user.id),
+            )
+        except DraftError as exc:
+            await send_followups(interaction, render_notice(str(exc), draft=draft), ephemeral=True)
+            return
+        messages = bot.review_messages(result, interaction.user.id, show_draft=True)
+        await send_followups(interaction, messages, ephemeral=private)
+
+    @tree.context_menu(name=_text("discord_menu_review"))
+    async def review_message(interaction: discord.Interaction[CoachBot], message: discord.Message) -> None:
+        bot = interaction.client
+        draft = message.content
+        lang = ui_language(str(interaction.locale))  # before the defer: nothing slow
+        if not draft.strip():
+            await reply_private(interaction, render_notice(label("discord_no_text", lang)))
+            return
+        notice = bot.cooldown_notice(interaction.user.id, lang)
+        if notice:
+            await reply_private(interaction, render_notice(notice))
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        parent = await bot.referenced(message) if message.channel is not None else None
+        try:
+            result = await bot.run_review(
+                draft, context=parent.content if parent else None, platform=None,
+                user=str(interaction.user.id),
+            )
+        except DraftError as exc:
+            await send_followups(interaction, render_notice(str(exc), draft=draft), ephemeral=True)
+            return
+        await send_followups(
+            interaction, bot.review_messages(result, interaction.user.id, show_draft=False),
+            ephemeral=True,
+        )

@@ -1,0 +1,101 @@
+"""The review buttons (Use this, Another style, Why?), alive across restarts.
+
+Each button's custom_id carries its whole state, `cmc:<action>:<owner>:<key>:<index>`
+(see bot.render.discord.custom_id): who asked, which archived review, which
+rewrite is shown. discord.py matches it against the template of a DynamicItem,
+so no view has to be re-registered after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.render.discord import (
+    ANOTHER,
+    USE,
+    WHY,
+    Button,
+    render_rewrite_choice,
+    render_use,
+    render_why,
+)
+from bot.render.labels import label, ui_language
+
+if TYPE_CHECKING:
+    from bot.platforms.discord.bot import CoachBot
+
+_STYLES = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "success": discord.ButtonStyle.success,
+}
+TEMPLATE = rf"cmc:(?P<action>{USE}|{ANOTHER}|{WHY}):(?P<owner>[0-9]+):(?P<key>[0-9a-f]+):(?P<index>[0-9]+)"
+
+
+class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+    def __init__(self, spec: Button) -> None:
+        super().__init__(
+            discord.ui.Button(label=spec.label, custom_id=spec.custom_id,
+                              style=_STYLES.get(spec.style, discord.ButtonStyle.secondary))
+        )
+        _, self.action, owner, self.key, index = spec.custom_id.split(":")
+        self.owner = int(owner)
+        self.index = int(index)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ReviewButton:
+        button = item if isinstance(item, discord.ui.Button) else None
+        style = "success" if button is not None and button.style is discord.ButtonStyle.success else "secondary"
+        return cls(Button((button.label or "") if button else "", match.string, style))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner:
+            return True
+        lang = ui_language(str(interaction.locale))
+        await interaction.response.send_message(
+            label("discord_owner_only", lang), ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        return False
+
+    async def callback(self, interaction: discord.Interaction[CoachBot]) -> None:  # type: ignore[override]
+        from bot.platforms.discord.send import NO_PINGS, message_kwargs, reply_private
+        from bot.render.discord import render_notice
+
+        stored = interaction.client.archive.load(self.key)
+        if stored is None:
+            lang = ui_language(str(interaction.locale))
+            days = interaction.client.settings.store.retention_days
+            await reply_private(interaction, render_notice(label("discord_expired", lang, days=days)))
+            return
+        _, review = stored
+        if self.action == WHY:
+            await reply_private(interaction, render_why(review))
+        elif not review.rewrites:
+            lang = ui_language(review.language)
+            await reply_private(interaction, render_notice(label("discord_no_rewrite", lang)))
+        elif self.action == USE:
+            await reply_private(interaction, render_use(review, self.index))
+        else:  # another style: show the next rewrite in the same message
+            choice = render_rewrite_choice(
+                review, owner=str(self.owner), key=self.key, index=self.index + 1
+            )
+            kwargs = message_kwargs(choice)
+            kwargs.setdefault("view", None)
+            kwargs.pop("allowed_mentions", None)
+            await interaction.response.edit_message(allowed_mentions=NO_PINGS, **kwargs)
+
+
+def view_for(buttons: Sequence[Button]) -> discord.ui.View | None:
+    """A view with no timeout made only of dynamic items: nothing to keep in memory."""
+    if not buttons:
+        return None
+    view = discord.ui.View(timeout=None)
+    for spec in buttons:
+        view.add_item(ReviewButton(spec))
+    return view

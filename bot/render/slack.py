@@ -1,0 +1,575 @@
+"""Reviews and coaching replies as Slack Block Kit: pure functions, no I/O.
+
+Slack's limits shape everything here: a section's text is at most 3,000
+characters (longer text is split across sections, never rejected), a message
+is at most 50 blocks (findings are merged, then cut, with a line saying so),
+a header is at most 150 characters. Text that came from a user is escaped
+(`&`, `<`, `>`), so a draft can never ping `@channel` or forge a link.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.render.labels import label, ui_language
+from bot.review.models import (
+    GOLDEN_RULES,
+    PLATFORMS,
+    VOICES,
+    BrandProfile,
+    Finding,
+    Review,
+    Rewrite,
+)
+
+Block = dict[str, Any]
+
+MAX_SECTION_CHARS = 3000
+MAX_BLOCKS = 50
+MAX_HEADER_CHARS = 150
+MAX_FIELD_CHARS = 2000
+MAX_BUTTON_VALUE = 2000
+
+# Action and callback ids: the adapter routes on these.
+ACTION_COPY = "cmc_copy"
+ACTION_SHARE = "cmc_share"
+ACTION_ANOTHER = "cmc_another"
+MODAL_CALLBACK = "cmc_review_modal"
+SHORTCUT_CALLBACK = "cmc_review_message"
+# Block and action ids of the modal's inputs.
+INPUT_DRAFT = "draft"
+INPUT_CONTEXT = "context"
+INPUT_PLATFORM = "platform"
+INPUT_VOICE = "voice"
+
+VERDICT_EMOJI = {"post": ":white_check_mark:", "revise": ":warning:", "block": ":no_entry:"}
+SEVERITY_EMOJI = {"high": ":red_circle:", "medium": ":large_orange_circle:", "low": ":large_blue_circle:"}
+
+
+# -- text helpers -------------------------------------------------------------
+
+
+def escape(text: str) -> str:
+    """User text made inert in mrkdwn: no mention, no link, no channel ping."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
+    """Cut text into pieces of at most `limit` characters, after a line end
+    where possible, else after a space, else inside a word. Lossless:
+    "".join(pieces) == text."""
+    if limit < 2:
+        raise ValueError("limit must be at least 2")
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = window.rfind("\n") + 1
+        if cut <= limit // 2:
+            cut = window.rfind(" ") + 1
+        if cut <= limit // 2:
+            cut = limit
+        pieces.append(rest[:cut])
+        rest = rest[cut:]
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def quote(text: str) -> str:
+    """Escaped text as a Slack block quote, line by line."""
+    return "\n".join(f"&gt; {line}" if line else "&gt;" for line in escape(text).split("\n"))
+
+
+def _sections(text: str, kind: str = "mrkdwn") -> list[Block]:
+    return [{"type": "section", "text": {"type": kind, "text": piece}}
+            for piece in split_text(text) if piece.strip()]
+
+
+def _quoted_sections(text: str) -> list[Block]:
+    """A quote split on line boundaries, so that every piece stays a quote."""
+    blocks: list[Block] = []
+    # Room for the quote mark a piece cut inside a long line gets back.
+    for chunk in split_text(quote(text), MAX_SECTION_CHARS - len("&gt; ")):
+        chunk = chunk.rstrip("\n")
+        if not chunk.strip():
+            continue
+        if not chunk.startswith("&gt;"):
+            chunk = "&gt; " + chunk
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    return blocks
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": split_text(text)[0]}]}
+
+
+def _header(text: str) -> Block:
+    if len(text) > MAX_HEADER_CHARS:
+        text = text[: MAX_HEADER_CHARS - 1] + "…"
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def _plain(text: str, limit: int = 75) -> dict[str, Any]:
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _name(key: str, fallback: str, lang: str) -> str:
+    text = label(key, lang)
+    return fallback if text == key else text
+
+
+def category_name(category: str, lang: str) -> str:
+    return _name(f"category_{category}", category.replace("_", " ").capitalize(), lang)
+
+
+def style_name(style: str, lang: str) -> str:
+    return _name(f"rewrite_style_{style}", style.replace("_", " ").capitalize(), lang)
+
+
+def colon(lang: str) -> str:
+    return " : " if lang == "fr" else ": "
+
+
+def score_bar(score: int, width: int = 10) -> str:
+    filled = max(0, min(width, score))
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def review_language(review: Review, fallback: str | None = None) -> str:
+    """The interface language for a review: the draft's when it is fr or en,
+    else the user's locale when known, else English."""
+    if review.language in ("fr", "en"):
+        return review.language
+    return ui_language(fallback)
+
+
+# -- button values ------------------------------------------------------------
+
+
+def button_value(ref: str, index: int) -> str:
+    value = json.dumps({"ref": ref, "i": index}, separators=(",", ":"))
+    if len(value) > MAX_BUTTON_VALUE:
+        raise ValueError("review reference too long for a button value")
+    return value
+
+
+def parse_button_value(value: str | None) -> tuple[str, int] | None:
+    """(review reference, rewrite index) from a button's value; None if unreadable."""
+    try:
+        data = json.loads(value or "")
+        return str(data["ref"]), int(data["i"])
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+# -- the review ---------------------------------------------------------------
+
+
+def summary_text(review: Review, lang: str) -> str:
+    """One line for notifications and screen readers (a message's `text`)."""
+    return f"{label(f'verdict_{review.verdict}', lang)} · {label('risk', lang)} {review.risk}/100"
+
+
+def _scorecard(review: Review, lang: str) -> Block:
+    fields = []
+    for rule in GOLDEN_RULES:
+        score = review.score_of(rule)
+        fields.append({"type": "mrkdwn",
+                       "text": f"*{label(f'rule_{rule}', lang)}*\n`{score_bar(score)}` {score}/10"})
+    return {"type": "section", "fields": fields}
+
+
+def finding_text(finding: Finding, lang: str) -> str:
+    head = (f"{SEVERITY_EMOJI.get(finding.severity, '')} *{category_name(finding.category, lang)}*"
+            f" · {label(f'severity_{finding.severity}', lang)}"
+            f" · _{label(f'rule_{finding.rule}', lang)}_")
+    lines = [head]
+    if finding.span is not None and finding.span.text.strip():
+        words = escape(finding.span.text.strip()).replace("\n", " ")
+        lines.append(f"&gt; « {words} »" if lang == "fr" else f"&gt; “{words}”")
+    if finding.message:
+        lines.append(escape(finding.message))
+    if finding.case:
+        lines.append(f"_{label('recalls', lang)}{colon(lang)}{escape(finding.case)}_")
+    return "\n".join(lines)
+
+
+def _findings(review: Review, lang: str) -> list[Block]:
+    blocks: list[Block] = [_section_title(label("findings", lang))]
+    if not review.findings:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": label("no_findings", lang)}})
+        return blocks
+    for finding in review.findings:
+        blocks.extend(_sections(finding_text(finding, lang)))
+    return blocks
+
+
+def _merged_findings(review: Review, lang: str) -> list[Block]:
+    """All findings in as few sections as their length allows (for the block budget)."""
+    text = "\n\n".join(finding_text(f, lang) for f in review.findings)
+    return [_section_title(label("findings", lang)), *_sections(text)]
+
+
+def _section_title(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(text)}*"}}
+
+
+def rewrite_blocks(rewrite: Rewrite, index: int, ref: str | None, lang: str, *, hint: bool = True) -> list[Block]:
+    """One rewrite, quoted, with its buttons when `ref` names a review to act on;
+    `hint` adds the line about [placeholders] when it has some."""
+    title = f"*{escape(style_name(rewrite.style, lang))}*"
+    if rewrite.verdict != "post":
+        title += f" · {label(f'verdict_{rewrite.verdict}', lang)}"
+    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": title}}]
+    blocks.extend(_quoted_sections(rewrite.text))
+    if rewrite.placeholders and hint:
+        blocks.append(_context(f":pencil2: {label('placeholder_hint', lang)}"))
+    if ref is not None:
+        value = button_value(ref, index)
+        blocks.append({
+            "type": "actions",
+            "block_id": f"rewrite_{index}",
+            "elements": [
+                {"type": "button", "action_id": ACTION_COPY, "value": value,
+                 "text": _plain(label("button_copy", lang)), "style": "primary"},
+                {"type": "button", "action_id": ACTION_SHARE, "value": value,
+                 "text": _plain(label("button_share", lang))},
+                {"type": "button", "action_id": ACTION_ANOTHER, "value": value,
+                 "text": _plain(label("button_another", lang))},
+            ],
+        })
+    return blocks
+
+
+@dataclass
+class _Parts:
+    head: list[Block]
+    draft: list[Block]
+    findings: list[Block]
+    tail: list[Block]
+    rewrites: list[Block]
+    footer: list[Block]
+
+    def blocks(self) -> list[Block]:
+        return [*self.head, *self.draft, *self.findings, *self.tail, *self.rewrites, *self.footer]
+
+
+def review_blocks(
+    review: Review,
+    lang: str | None = None,
+    *,
+    ref: str | None = None,
+    rewrites: Sequence[tuple[int, Rewrite]] | None = None,
+    intro: str | None = None,
+    max_blocks: int = MAX_BLOCKS,
+) -> list[Block]:
+    """The whole review: verdict and risk, the draft, the four golden rules as a
+    scorecard, each finding (quoted words, why, the case it recalls), strengths
+    and notes, then the rewrites, each with its buttons when `ref` is given.
+
+    `rewrites` picks which rewrites to show, as (index in review.rewrites, rewrite);
+    `intro` is an mrkdwn line put first (already escaped by the caller).
+    """
+    lang = ui_language(lang or review_language(review))
+    head: list[Block] = []
+    if intro:
+        head.append({"type": "section", "text": {"type": "mrkdwn", "text": split_text(intro)[0]}})
+    head.append(_header(f"{label(f'verdict_{review.verdict}', lang)} · {label('risk', lang)} {review.risk}/100"))
+    engine = (label("engine_llm", lang, model=review.model or "?") if review.engine == "llm"
+              else label("engine_offline", lang))
+    head.append(_context(f"{VERDICT_EMOJI.get(review.verdict, '')} cm-coach · {escape(engine)}"))
+
+    draft: list[Block] = []
+    if review.context:
+        draft.append(_context(f"*{label('context', lang)}*"))
+        draft.extend(_quoted_sections(review.context))
+    if review.draft:
+        draft.append(_context(f"*{label('draft', lang)}*"))
+        draft.extend(_quoted_sections(review.draft))
+
+    tail: list[Block] = [{"type": "divider"}, _section_title(label("golden_rules", lang)), _scorecard(review, lang)]
+    if review.strengths:
+        items = [f"• {escape(s.message)}" + (f" (“{escape(s.span.text)}”)" if s.span else "")
+                 for s in review.strengths if s.message]
+        if items:
+            tail.append(_section_title(label("strengths", lang)))
+            tail.extend(_sections("\n".join(items)))
+
+    chosen = list(enumerate(review.rewrites)) if rewrites is None else list(rewrites)
+    rewrite_part: list[Block] = []
+    if chosen:
+        rewrite_part.append({"type": "divider"})
+        rewrite_part.append(_section_title(label("rewrites", lang)))
+        if any(r.placeholders for _, r in chosen):  # said once, not under every rewrite
+            rewrite_part.append(_context(f":pencil2: {label('placeholder_hint', lang)}"))
+        for index, rewrite in chosen:
+            rewrite_part.extend(rewrite_blocks(rewrite, index, ref, lang, hint=False))
+
+    footer: list[Block] = []
+    if review.notes:
+        notes = " ".join(escape(n) for n in review.notes)
+        footer.append(_context(f"*{label('notes', lang)}*{colon(lang)}{notes}"))
+
+    parts = _Parts(head, draft, _findings(review, lang), tail, rewrite_part, footer)
+    return _fit(parts, review, lang, max_blocks)
+
+
+def _fit(parts: _Parts, review: Review, lang: str, max_blocks: int) -> list[Block]:
+    """Keep the message within Slack's block budget, losing the least first:
+    merge the findings, then shorten the quoted draft, then cut findings."""
+    if len(parts.blocks()) <= max_blocks:
+        return parts.blocks()
+    parts.findings = _merged_findings(review, lang) if review.findings else parts.findings
+    if len(parts.blocks()) <= max_blocks:
+        return parts.blocks()
+    if len(parts.draft) > 2:
+        label_block = parts.draft[0] if parts.draft[0]["type"] == "context" else None
+        kept = [b for b in parts.draft if b["type"] == "section"][:1]
+        parts.draft = ([label_block] if label_block else []) + kept
+        parts.draft.append(_context(label("slack_truncated", lang)))
+    blocks = parts.blocks()
+    if len(blocks) <= max_blocks:
+        return blocks
+    notice = _context(label("slack_truncated", lang))
+    budget = max_blocks - 1 - len(parts.head) - len(parts.draft) - len(parts.tail) - len(parts.rewrites) - len(parts.footer)
+    if budget >= 1:
+        parts.findings = parts.findings[:budget]
+        return [*parts.head, *parts.draft, *parts.findings, notice, *parts.tail, *parts.rewrites, *parts.footer]
+    return [*blocks[: max_blocks - 1], notice]
+
+
+# -- buttons' answers ---------------------------------------------------------
+
+
+def copy_blocks(rewrite: Rewrite, lang: str) -> list[Block]:
+    """The rewrite alone, as plain text, ready to copy."""
+    blocks: list[Block] = [_context(f":clipboard: {label('slack_copy_intro', lang)}")]
+    blocks.extend(_sections(rewrite.text, kind="plain_text"))
+    if rewrite.placeholders:
+        blocks.append(_context(f":pencil2: {label('placeholder_hint', lang)}"))
+    return blocks
+
+
+def share_blocks(review: Review, index: int, user_id: str, lang: str) -> list[Block]:
+    """What teammates see: who shared it, the draft's review, the chosen rewrite; no buttons."""
+    intro = label("slack_shared_by", lang, user=f"<@{escape(user_id)}>")
+    return review_blocks(review, lang, rewrites=[(index, review.rewrites[index])], intro=intro)
+
+
+def another_blocks(review: Review, index: int, ref: str, lang: str) -> list[Block]:
+    """A new rewrite in another style, with its own buttons."""
+    rewrite = review.rewrites[index]
+    return [_context(f":arrows_counterclockwise: {label('slack_another_intro', lang)}"),
+            *rewrite_blocks(rewrite, index, ref, lang)]
+
+
+# -- other messages -------------------------------------------------------------
+
+
+def notice_blocks(text: str, draft: str | None = None, lang: str = "en") -> list[Block]:
+    """A message for the user (an error, a limit), with their draft kept below it."""
+    blocks: list[Block] = _sections(f":information_source: {escape(text)}")
+    if draft and draft.strip():
+        blocks.append(_context(f"*{label('draft', lang)}*"))
+        blocks.extend(_quoted_sections(draft))
+    return blocks[:MAX_BLOCKS]
+
+
+def error_blocks(draft: str | None, lang: str, detail: str | None = None) -> list[Block]:
+    text = label("error_generic", lang)
+    if detail:
+        text = f"{text} ({detail})"
+    return notice_blocks(text, draft, lang)
+
+
+def help_text(lang: str) -> str:
+    return label("slack_help", lang)
+
+
+def help_blocks(lang: str) -> list[Block]:
+    return [_header(label("slack_help_title", lang)), *_sections(help_text(lang)),
+            _context(label("slack_help_footer", lang))]
+
+
+def reviewing_text(lang: str) -> str:
+    return f":hourglass_flowing_sand: {label('reviewing', lang)}"
+
+
+def coach_blocks(text: str, review: Review | None, ref: str | None, lang: str) -> list[Block]:
+    """A coaching reply: its words, then the review when there is one."""
+    blocks: list[Block] = _sections(escape(text)) if text.strip() else []
+    if review is None:
+        return blocks[:MAX_BLOCKS]
+    budget = MAX_BLOCKS - len(blocks[:5])
+    return [*blocks[:5], *review_blocks(review, lang, ref=ref, max_blocks=budget)]
+
+
+# -- the modal ---------------------------------------------------------------
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(text), "value": value}
+
+
+def platform_name(platform: str, lang: str) -> str:
+    from bot.review.platforms import spec
+
+    if platform == "generic":
+        return label("slack_platform_generic", lang)
+    return spec(platform).name
+
+
+def review_modal(lang: str, metadata: str, *, platform: str = "generic", voice: str = "neutral",
+                 draft: str = "", context: str = "") -> dict[str, Any]:
+    """The /review form: the draft, the customer's message (optional), platform, voice."""
+    platforms = [_option(platform_name(p, lang), p) for p in PLATFORMS]
+    voices = [_option(label(f"slack_voice_{v}", lang), v) for v in VOICES]
+    initial_platform = next((o for o in platforms if o["value"] == platform), platforms[-1])
+    initial_voice = next((o for o in voices if o["value"] == voice), voices[0])
+    draft_input: dict[str, Any] = {"type": "plain_text_input", "action_id": INPUT_DRAFT,
+                                   "multiline": True, "max_length": MAX_SECTION_CHARS,
+                                   "placeholder": _plain(label("slack_modal_draft_hint", lang), 150)}
+    if draft:
+        draft_input["initial_value"] = draft[:MAX_SECTION_CHARS]
+    context_input: dict[str, Any] = {"type": "plain_text_input", "action_id": INPUT_CONTEXT,
+                                     "multiline": True, "max_length": MAX_SECTION_CHARS}
+    if context:
+        context_input["initial_value"] = context[:MAX_SECTION_CHARS]
+    return {
+        "type": "modal",
+        "callback_id": MODAL_CALLBACK,
+        "private_metadata": metadata,
+        "title": _plain(label("slack_modal_title", lang), 24),
+        "submit": _plain(label("slack_modal_submit", lang), 24),
+        "close": _plain(label("slack_modal_close", lang), 24),
+        "blocks": [
+            {"type": "input", "block_id": INPUT_DRAFT, "label": _plain(label("slack_modal_draft", lang), 2000),
+             "element": draft_input},
+            {"type": "input", "block_id": INPUT_CONTEXT, "optional": True,
+             "label": _plain(label("slack_modal_context", lang), 2000), "element": context_input},
+            {"type": "input", "block_id": INPUT_PLATFORM, "label": _plain(label("slack_modal_platform", lang), 2000),
+             "element": {"type": "static_select", "action_id": INPUT_PLATFORM, "options": platforms,
+                         "initial_option": initial_platform}},
+            {"type": "input", "block_id": INPUT_VOICE, "label": _plain(label("slack_modal_voice", lang), 2000),
+             "element": {"type": "static_select", "action_id": INPUT_VOICE, "options": voices,
+                         "initial_option": initial_voice}},
+        ],
+    }
+
+
+def modal_values(view: dict[str, Any]) -> dict[str, str]:
+    """The submitted form as {draft, context, platform, voice}; missing ones are ''."""
+    state = (view.get("state") or {}).get("values") or {}
+    out: dict[str, str] = {}
+    for key in (INPUT_DRAFT, INPUT_CONTEXT, INPUT_PLATFORM, INPUT_VOICE):
+        element = (state.get(key) or {}).get(key) or {}
+        if element.get("type") == "static_select":
+            out[key] = ((element.get("selected_option") or {}).get("value")) or ""
+        else:
+            out[key] = element.get("value") or ""
+    return out
+
+
+# -- App Home -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomeStats:
+    """A user's own figures, as the Home tab shows them."""
+
+    reviews: int = 0
+    verdicts: tuple[tuple[str, int], ...] = ()
+    average_risk: int | None = None
+    top_categories: tuple[str, ...] = ()
+    drills: int = 0
+
+
+def home_view(lang: str, profile: BrandProfile, stats: HomeStats | None) -> dict[str, Any]:
+    """The Home tab: the four golden rules, how to use the bot, the brand
+    profile in force, and the user's own figures."""
+    blocks: list[Block] = [_header(label("slack_home_title", lang)),
+                           *_sections(label("slack_home_intro", lang)),
+                           {"type": "divider"},
+                           _section_title(label("golden_rules", lang))]
+    for number, rule in enumerate(GOLDEN_RULES, start=1):
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
+                       f"*{number}. {label(f'rule_{rule}', lang)}*\n{label(f'slack_rule_{rule}', lang)}"}})
+    blocks.append(_context(label("slack_rules_source", lang)))
+    blocks += [{"type": "divider"}, _section_title(label("slack_home_howto_title", lang)),
+               *_sections(label("slack_home_howto", lang))]
+    blocks += [{"type": "divider"}, _section_title(label("slack_home_profile_title", lang)),
+               *_sections(_profile_text(profile, lang))]
+    blocks += [{"type": "divider"}, _section_title(label("slack_home_stats_title", lang)),
+               *_sections(_stats_text(stats, lang))]
+    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _profile_text(profile: BrandProfile, lang: str) -> str:
+    sep = colon(lang)
+    name = escape(profile.name) if profile.name else label("slack_profile_unnamed", lang)
+    address = {"tu": "tu", "vous": "vous"}.get(profile.address, label("slack_address_auto", lang))
+    lines = [
+        f"*{label('slack_profile_brand', lang)}*{sep}{name}",
+        f"*{label('slack_modal_voice', lang)}*{sep}{label(f'slack_voice_{profile.voice}', lang)}",
+        f"*{label('slack_profile_address', lang)}*{sep}{address}",
+        f"*{label('slack_modal_platform', lang)}*{sep}{platform_name(profile.platform, lang)}",
+    ]
+    if profile.signature:
+        lines.append(f"*{label('slack_profile_signature', lang)}*{sep}{escape(profile.signature)}")
+    if profile.banned_terms:
+        lines.append(f"*{label('slack_profile_banned', lang)}*{sep}"
+                     + ", ".join(escape(t) for t in profile.banned_terms))
+    if profile.extra_rules:
+        lines.append(label("slack_profile_extra_rules", lang, count=len(profile.extra_rules)))
+    lines.append(f"_{label('slack_profile_where', lang)}_")
+    return "\n".join(lines)
+
+
+def _stats_text(stats: HomeStats | None, lang: str) -> str:
+    if stats is None:
+        return label("slack_stats_unavailable", lang)
+    if stats.reviews == 0:
+        return label("slack_stats_none", lang)
+    sep = colon(lang)
+    lines = [label("slack_stats_reviews", lang, count=stats.reviews)]
+    if stats.verdicts:
+        lines.append(" · ".join(f"{VERDICT_EMOJI.get(v, '')} {label(f'verdict_{v}', lang)}{sep}{n}"
+                                for v, n in stats.verdicts))
+    if stats.average_risk is not None:
+        lines.append(f"{label('slack_stats_average_risk', lang)}{sep}{stats.average_risk}/100")
+    if stats.top_categories:
+        lines.append(f"{label('slack_stats_top', lang)}{sep}"
+                     + ", ".join(category_name(c, lang) for c in stats.top_categories))
+    if stats.drills:
+        lines.append(label("slack_stats_drills", lang, count=stats.drills))
+    return "\n".join(lines)
+
+
+def stats_from_reviews(records: Iterable[dict[str, Any]], drills: int = 0) -> HomeStats:
+    """Figures from the store's review records (verdict, risk, categories)."""
+    rows = list(records)
+    if not rows:
+        return HomeStats(drills=drills)
+    counts = {v: 0 for v in ("post", "revise", "block")}
+    categories: dict[str, int] = {}
+    for row in rows:
+        verdict = str(row.get("verdict", ""))
+        if verdict in counts:
+            counts[verdict] += 1
+        for c in row.get("categories") or ():
+            categories[str(c)] = categories.get(str(c), 0) + 1
+    top = tuple(c for c, _ in sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+    risks = [int(r["risk"]) for r in rows if isinstance(r.get("risk"), int | float)]
+    return HomeStats(
+        reviews=len(rows),
+        verdicts=tuple((v, n) for v, n in counts.items() if n),
+        average_risk=round(sum(risks) / len(risks)) if risks else None,
+        top_categories=top,
+        drills=drills,
+    )

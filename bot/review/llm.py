@@ -1,0 +1,256 @@
+"""Reviews from any OpenAI-compatible model, never worse than offline.
+
+One chat completion per review returns the whole review as JSON (schema in
+`llm_schema`), asked for with a json_schema response format, falling back to
+JSON mode, then to plain text, for servers that reject it (remembered per
+endpoint). One repair call on invalid output. The answer is merged above the
+offline engine's floor (`llm_merge`). When anything fails, the offline review
+comes back with a note saying why: the caller always gets a review in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import ssl
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import openai
+
+from bot.review.engine import review_offline
+from bot.review.llm_merge import merge
+from bot.review.llm_prompts import PromptError, Prompts, load_prompts, messages, repair_message
+from bot.review.llm_schema import LLMReview, OutputError, parse_review, response_schema
+from bot.review.llm_transport import (
+    Backoff,
+    LLMFailure,
+    about_response_format,
+    complete,
+    failure_note,
+)
+from bot.review.models import Review, ReviewRequest
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+FORMAT_MODES = ("json_schema", "json_object", "none")
+# What each endpoint accepts, learnt from its 400s; shared by every reviewer in the process.
+_endpoint_mode: dict[str, str] = {}
+DEFAULT_HOST = "api.openai.com"
+
+
+def endpoint_host(base_url: str) -> str:
+    if not base_url:
+        return DEFAULT_HOST
+    parts = urlsplit(base_url)
+    return parts.netloc or base_url
+
+
+@dataclass
+class _LoopState:
+    client: openai.AsyncOpenAI
+    slots: asyncio.Semaphore
+    closer: asyncio.Task[None]  # held here: the loop keeps only weak references to tasks
+
+
+class LLMReviewer:
+    """Reviews with the settings' model; safe to share between concurrent tasks."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.cfg = settings.llm
+        self.base_url = settings.llm_base_url
+        self.host = endpoint_host(self.base_url)
+        self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # One client (its connections kept alive) and one concurrency cap per event loop.
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary())
+        self._backoff = Backoff(self.cfg.backoff_initial, self.cfg.backoff_max)
+
+    # -- the public contract -------------------------------------------------
+
+    async def review(self, request: ReviewRequest) -> Review:
+        """The review of a prepared request (validated by the Reviewer)."""
+        started = time.monotonic()
+        if not self.settings.llm_configured:
+            return _fallback(request, "LLM review unavailable: no endpoint configured (set "
+                                      "OPENAI_API_KEY, or [llm] base_url for a local server). "
+                                      "The offline review is shown.")
+        try:
+            prompts = load_prompts(self.cfg.prompts_dir)
+        except PromptError as exc:
+            return _fallback(request, f"LLM review unavailable: {exc}. The offline review is shown.")
+        key = self._cache_key(request, prompts.version)
+        cached = self._cache_get(key)
+        if cached is not None:
+            return cached
+        # The floor and the hints; its rewrites are only made if the model's all fail.
+        offline = review_offline(request, rewrite=False)
+        deadline_at = started + self.cfg.deadline
+        try:
+            async with asyncio.timeout(max(0.0, deadline_at - time.monotonic())):
+                answer, usage = await self._ask(prompts, request, offline, deadline_at)
+        except Exception as exc:  # every failure ends in the offline review, with why
+            return _fallback(request, failure_note(
+                exc, model=self.cfg.model, host=self.host, timeout=self.cfg.timeout,
+                deadline=self.cfg.deadline, secret=self.settings.llm_api_key))
+        review = merge(request, offline, answer, lambda: review_offline(request).rewrites)
+        review.model = self.cfg.model
+        review.prompt_version = prompts.version
+        review.usage = usage
+        self._cache_put(key, review)
+        return review
+
+    # -- one review, one call (two with a repair) ----------------------------
+
+    async def _ask(self, prompts: Prompts, request: ReviewRequest, offline: Review,
+                   deadline_at: float) -> tuple[LLMReview, dict[str, int]]:
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        client, slots = self._for_this_loop()
+        async with slots:
+            mode = self._mode()
+            while True:
+                chat = messages(prompts, request, offline, with_format=mode != "json_schema")
+                try:
+                    content = await self._complete(client, chat, mode, deadline_at, usage)
+                    break
+                except openai.APIStatusError as exc:
+                    if self.cfg.json_mode != "auto" or mode == FORMAT_MODES[-1] \
+                            or not about_response_format(exc):
+                        raise
+                    mode = FORMAT_MODES[FORMAT_MODES.index(mode) + 1]
+                    _endpoint_mode[self._endpoint_id()] = mode
+            try:
+                return parse_review(content), usage
+            except OutputError as first:
+                chat += [{"role": "assistant", "content": content or ""},
+                         repair_message(prompts, str(first))]
+                content = await self._complete(client, chat, mode, deadline_at, usage)
+                try:
+                    return parse_review(content), usage
+                except OutputError as second:
+                    raise LLMFailure(f"the model's answer was not a valid review, even after "
+                                     f"a repair request ({second})") from None
+
+    async def _complete(self, client: openai.AsyncOpenAI, chat: list[dict[str, str]], mode: str,
+                        deadline_at: float, usage: dict[str, int]) -> str | None:
+        kwargs: dict[str, Any] = {
+            "model": self.cfg.model,
+            "messages": chat,
+            "temperature": self.cfg.temperature,
+        }
+        if self.cfg.max_tokens > 0:
+            kwargs["max_tokens"] = self.cfg.max_tokens
+        # Sent as extra_body: the SDK would otherwise walk the whole schema on every call
+        # (~4 ms), to change nothing in it.
+        if mode == "json_schema":
+            kwargs["extra_body"] = {"response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "review", "strict": True, "schema": response_schema()},
+            }}
+        elif mode == "json_object":
+            kwargs["extra_body"] = {"response_format": {"type": "json_object"}}
+        completion = await complete(client, kwargs, deadline_at=deadline_at,
+                                    timeout=self.cfg.timeout, retries=self.cfg.max_retries,
+                                    backoff=self._backoff)
+        if completion.usage is not None:
+            usage["prompt_tokens"] += completion.usage.prompt_tokens or 0
+            usage["completion_tokens"] += completion.usage.completion_tokens or 0
+            usage["total_tokens"] += completion.usage.total_tokens or 0
+        if not completion.choices:
+            raise LLMFailure("the endpoint answered with no choices")
+        message = completion.choices[0].message
+        if getattr(message, "refusal", None):
+            raise LLMFailure(f"the model declined to review ({message.refusal[:200]})")
+        return message.content
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _for_this_loop(self) -> tuple[openai.AsyncOpenAI, asyncio.Semaphore]:
+        loop = asyncio.get_running_loop()
+        state = self._per_loop.get(loop)
+        if state is None or state.client.is_closed():
+            # Forget loops that are gone (their state holds them: weak keys alone would not).
+            for old in [old for old in self._per_loop if old.is_closed()]:
+                del self._per_loop[old]
+            client = make_client(self.settings)
+            closer = loop.create_task(_close_at_shutdown(client), name="cm-coach LLM client closer")
+            state = _LoopState(client, asyncio.Semaphore(self.cfg.max_concurrency), closer)
+            self._per_loop[loop] = state
+        return state.client, state.slots
+
+    def _endpoint_id(self) -> str:
+        return f"{self.base_url or DEFAULT_HOST}|{self.cfg.model}"
+
+    def _mode(self) -> str:
+        if self.cfg.json_mode != "auto":
+            return self.cfg.json_mode
+        return _endpoint_mode.get(self._endpoint_id(), FORMAT_MODES[0])
+
+    def _cache_key(self, request: ReviewRequest, version: str) -> str:
+        data = [request.draft, request.context, request.platform, request.lang,
+                asdict(request.profile), self.cfg.model, version, self.base_url]
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _cache_get(self, key: str) -> Review | None:
+        hit = self._cache.get(key)
+        if hit is None:
+            return None
+        self._cache.move_to_end(key)
+        return Review.from_dict(hit)  # a copy: callers may change what they get
+
+    def _cache_put(self, key: str, review: Review) -> None:
+        if self.cfg.cache_size <= 0:
+            return
+        self._cache[key] = review.to_dict()
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cfg.cache_size:
+            self._cache.popitem(last=False)
+
+
+async def _close_at_shutdown(client: openai.AsyncOpenAI) -> None:
+    """Close the client inside its own loop when that loop shuts down.
+
+    `asyncio.run` (and pytest's runners) cancel pending tasks before closing the
+    loop; left to the garbage collector, the client would try to close its
+    connections later, from a loop that is gone.
+    """
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await client.close()
+
+
+def make_client(settings: Settings) -> openai.AsyncOpenAI:
+    """A client for the settings' endpoint, without the SDK's own retries."""
+    return openai.AsyncOpenAI(
+        # Local servers (Ollama, vLLM, llama.cpp) take any key.
+        api_key=settings.llm_api_key or "not-needed",
+        base_url=settings.llm_base_url or None,
+        max_retries=0,  # tenacity retries, inside the deadline
+        timeout=settings.llm.timeout,
+        http_client=openai.DefaultAsyncHttpxClient(verify=_tls_context()),
+    )
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    """The HTTP library's default TLS setup; loading the CA bundle takes ~30 ms, so once."""
+    try:
+        import httpx2 as http  # what recent openai releases use
+    except ImportError:  # pragma: no cover - older openai releases
+        import httpx as http
+    return http.create_ssl_context()
+
+
+def _fallback(request: ReviewRequest, note: str) -> Review:
+    review = review_offline(request)
+    review.notes.append(note)
+    return review

@@ -1,0 +1,151 @@
+"""`cm-coach serve slack`: start-up checks that name what to fix, and the real
+command serving HTTP mode against the Slack Web API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.slack_api_server import SIGNING_SECRET, SignedSender, SlackAPIServer, ThreadedSlackAPI
+
+SECRET_BOT_TOKEN = "xoxb-1234-5678-secretvalue"
+SECRET_APP_TOKEN = "xapp-1-A0APP-1234-secretvalue"
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "CM_COACH_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./cm-coach.toml from elsewhere
+    monkeypatch.setenv("CM_COACH_STORE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CM_COACH_REVIEW_ENGINE", "offline")
+    return monkeypatch
+
+
+def _serve(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
+    code = main(["serve", "slack", *extra])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+@pytest.mark.parametrize(("variables", "args", "named", "hint"), [
+    ({}, [], "SLACK_BOT_TOKEN is not set", "OAuth & Permissions"),
+    ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, [], "SLACK_BOT_TOKEN does not look like a Bot User OAuth Token",
+     "start with xoxb-"),
+    ({"SLACK_BOT_TOKEN": SECRET_BOT_TOKEN}, [], "SLACK_APP_TOKEN is not set", "App-Level Tokens"),
+    ({"SLACK_BOT_TOKEN": SECRET_BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-wrong-kind"}, [],
+     "SLACK_APP_TOKEN does not look like an App-Level Token",
+     "start with xapp-"),
+    ({"SLACK_BOT_TOKEN": SECRET_BOT_TOKEN}, ["--http"], "SLACK_SIGNING_SECRET is not set", "Signing Secret"),
+    ({"SLACK_BOT_TOKEN": SECRET_BOT_TOKEN, "SLACK_SIGNING_SECRET": "not a secret!"}, ["--http"],
+     "SLACK_SIGNING_SECRET does not look like a signing secret", "Signing Secret"),
+    ({"SLACK_BOT_TOKEN": SECRET_BOT_TOKEN, "SLACK_APP_TOKEN": SECRET_APP_TOKEN}, ["--port", "3100"],
+     "--port is for HTTP mode", "--http"),
+])
+def test_a_missing_or_malformed_setting_stops_start_up_with_what_to_do(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variables: dict[str, str], args: list[str],
+    named: str, hint: str,
+) -> None:
+    for name, value in variables.items():
+        env.setenv(name, value)
+    code, err = _serve(capsys, *args)
+    assert code == 2
+    assert named in err and hint in err
+    assert "api.slack.com/apps" in err or "--http" in err
+    assert "secretvalue" not in err
+
+
+def test_a_token_slack_refuses_stops_start_up(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    with ThreadedSlackAPI() as api:
+        api.errors["auth.test"] = "invalid_auth"
+        env.setenv("CM_COACH_SLACK_API_URL", api.api_url)
+        env.setenv("SLACK_BOT_TOKEN", SECRET_BOT_TOKEN)
+        env.setenv("SLACK_APP_TOKEN", SECRET_APP_TOKEN)
+        code, err = _serve(capsys)
+    assert code == 2
+    assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in err and "secretvalue" not in err
+    assert [c.method for c in api.calls] == ["auth.test"]
+
+
+def test_an_app_token_slack_refuses_stops_socket_mode(env: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    with ThreadedSlackAPI() as api:
+        api.errors["apps.connections.open"] = "invalid_auth"
+        env.setenv("CM_COACH_SLACK_API_URL", api.api_url)
+        env.setenv("SLACK_BOT_TOKEN", SECRET_BOT_TOKEN)
+        env.setenv("SLACK_APP_TOKEN", SECRET_APP_TOKEN)
+        code, err = _serve(capsys)
+    assert code == 2
+    assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in err and "connections:write" in err
+    opened = api.calls_to("apps.connections.open")
+    assert opened and opened[0].token_kind == "xapp"
+
+
+def test_an_unreachable_slack_api_stops_start_up(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    env.setenv("CM_COACH_SLACK_API_URL", f"http://127.0.0.1:{_free_port()}/api/")
+    env.setenv("SLACK_BOT_TOKEN", SECRET_BOT_TOKEN)
+    env.setenv("SLACK_APP_TOKEN", SECRET_APP_TOKEN)
+    code, err = _serve(capsys)
+    assert code == 2 and "cannot reach the Slack Web API" in err and "slack.api_url" in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"serve exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError("serve did not start listening")
+
+
+async def test_serve_in_http_mode_answers_a_signed_review(tmp_path: Path) -> None:
+    api = await SlackAPIServer().start()
+    port = _free_port()
+    environ = {**os.environ, "SLACK_BOT_TOKEN": SECRET_BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+               "CM_COACH_SLACK_API_URL": api.api_url, "CM_COACH_SLACK_HOST": "127.0.0.1",
+               "CM_COACH_STORE_DATA_DIR": str(tmp_path), "CM_COACH_REVIEW_ENGINE": "offline"}
+    environ.pop("CM_COACH_CONFIG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "slack", "--http", "--port", str(port)],
+                            env=environ, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        await _wait_listening(port, proc)
+        async with SignedSender(f"http://127.0.0.1:{port}/slack/events") as slack:
+            reply = await slack.command("Please delete the photo and DM us.", response_url=api.response_url("cli"))
+            assert reply.status == 200 and "Reviewing" in reply.json()["text"]
+            unsigned = await slack.command("x", response_url=api.response_url("no"), sign=False)
+            assert unsigned.status == 401
+        posted = await api.wait_for(lambda: api.posted_to("cli"), timeout=10)
+        assert posted[0].body["blocks"][0]["text"]["text"].startswith("Do not post")
+        assert api.calls_to("auth.test")
+    finally:
+        proc.terminate()
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        await api.stop()
+    text = err.decode()
+    assert proc.returncode == 0, text  # SIGTERM is a clean stop
+    assert "HTTP mode on http://127.0.0.1:" in text
+    assert "secretvalue" not in text and SIGNING_SECRET not in text
