@@ -12,6 +12,7 @@ deletes it from every table, `purge` erases drafts older than the retention.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -77,10 +78,23 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_by_user ON audit (platform, workspace, user);
     """,
+    # 3: whole reviews kept for the buttons under them (rewrites included), by a short id.
+    """
+    CREATE TABLE kept_reviews (
+        id TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        user TEXT NOT NULL,
+        review TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX kept_reviews_by_user ON kept_reviews (platform, workspace, user);
+    CREATE INDEX kept_reviews_by_age ON kept_reviews (created_at);
+    """,
 ]
 
 # Tables whose rows belong to one person (forget deletes them all).
-USER_TABLES: tuple[str, ...] = ("conversations", "reviews", "drill_progress", "audit")
+USER_TABLES: tuple[str, ...] = ("conversations", "reviews", "drill_progress", "audit", "kept_reviews")
 
 
 class UserKey(Protocol):
@@ -108,6 +122,8 @@ class Storage(Protocol):
     def drill_progress(self, key: UserKey) -> dict[str, dict[str, Any]]: ...
     def audit(self, key: UserKey, action: str, detail: str, now: float | None = None) -> None: ...
     def audit_trail(self, key: UserKey) -> list[dict[str, Any]]: ...
+    def keep_review(self, key: UserKey, review: dict[str, Any], now: float | None = None) -> str: ...
+    def kept_review(self, review_id: str, now: float | None = None) -> tuple[tuple[str, str, str], dict[str, Any]] | None: ...
     def purge(self, now: float | None = None) -> int: ...
     def forget(self, key: UserKey) -> int: ...
     def close(self) -> None: ...
@@ -288,6 +304,34 @@ class Store:
             ).fetchall()
         return [{"action": r[0], "detail": r[1], "created_at": r[2]} for r in rows]
 
+    # -- whole reviews, for buttons that must work after a restart ------------
+
+    def keep_review(self, key: UserKey, review: dict[str, Any], now: float | None = None) -> str:
+        """Keep a whole review (JSON of the contract); returns the short id a button carries."""
+        review_id = secrets.token_hex(6)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO kept_reviews (id, platform, workspace, user, review, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (review_id, *_who(key), json.dumps(review, ensure_ascii=False), _now(now)),
+            )
+        return review_id
+
+    def kept_review(
+        self, review_id: str, now: float | None = None
+    ) -> tuple[tuple[str, str, str], dict[str, Any]] | None:
+        """((platform, workspace, user), review), or None when unknown or past the retention."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT platform, workspace, user, review, created_at FROM kept_reviews WHERE id = ?",
+                (review_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        if self.retention_days > 0 and row[4] < _now(now) - self.retention_days * 86_400:
+            return None
+        return (row[0], row[1], row[2]), json.loads(row[3])
+
     # -- retention and erasure ---------------------------------------------
 
     def purge(self, now: float | None = None) -> int:
@@ -313,6 +357,9 @@ class Store:
                 ).rowcount
                 changed += self._db.execute(
                     "DELETE FROM processed_events WHERE seen_at < ?", (cutoff,)
+                ).rowcount
+                changed += self._db.execute(
+                    "DELETE FROM kept_reviews WHERE created_at < ?", (cutoff,)
                 ).rowcount
                 self._db.execute("COMMIT")
             except Exception:

@@ -33,7 +33,6 @@ from discord_fakes import (
 
 from bot.config import DiscordSection, ReviewSection, Settings, StoreSection
 from bot.platforms.discord import serve
-from bot.platforms.discord.archive import ReviewArchive
 from bot.platforms.discord.bot import CoachBot
 from bot.render.discord import (
     EMBED_DESCRIPTION,
@@ -47,6 +46,7 @@ from bot.render.discord import (
 from bot.render.labels import label
 from bot.review.models import Review
 from bot.review.reviewer import Reviewer
+from bot.store import Store
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "discord_commands.json"
 DRAFT = "Please delete the photo and DM us."
@@ -73,7 +73,7 @@ async def server(monkeypatch: pytest.MonkeyPatch):
 async def start_bot(tmp_path: Path, reviewer: Reviewer | None = None, **discord_fields: Any) -> CoachBot:
     settings = make_settings(tmp_path, **discord_fields)
     bot = CoachBot(settings, reviewer=reviewer,
-                   archive=ReviewArchive(tmp_path / "discord-reviews.sqlite3"))
+                   store=Store(tmp_path / "cm-coach.sqlite3"))
     await bot.login(TOKEN)  # user, application info, then setup_hook
     return bot
 
@@ -233,7 +233,7 @@ async def test_a_draft_over_the_limit_gets_a_message_saying_what_to_do(server: F
     settings = make_settings(tmp_path)
     settings = Settings(review=ReviewSection(engine="offline", max_draft_chars=50),
                         store=settings.store, discord=settings.discord)
-    client = CoachBot(settings, archive=ReviewArchive(":memory:"))
+    client = CoachBot(settings, store=Store(":memory:"))
     await client.login(TOKEN)
     try:
         dispatch(client, slash_review(server.commands, draft="x " * 60))

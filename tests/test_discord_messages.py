@@ -25,7 +25,6 @@ from discord.ext.test import backend, factories
 
 from bot.coach import Coach, ConversationKey
 from bot.config import DiscordSection, ReviewSection, Settings, StoreSection
-from bot.platforms.discord.archive import ReviewArchive
 from bot.platforms.discord.bot import CoachBot, Cooldown, intents_for
 from bot.render.discord import escape_mentions, split_text
 from bot.render.labels import label
@@ -48,7 +47,7 @@ async def make_bot(tmp_path: Path, cooldown: float = 0.0) -> tuple[CoachBot, lis
     settings = make_settings(tmp_path, cooldown)
     intents = intents_for(settings)
     intents.members = True  # dpytest's fake members live in the member cache
-    bot = CoachBot(settings, archive=ReviewArchive(":memory:"), store=Store(":memory:"), intents=intents)
+    bot = CoachBot(settings, store=Store(":memory:"), intents=intents)
     await bot._async_setup_hook()
     dpytest.configure(bot, members=["Alice", "Bob"])
     bot._connection.loop = asyncio.get_running_loop()

@@ -158,10 +158,11 @@ def test_forget_deletes_every_row_about_the_user_and_nobody_else(store):
         store.add_review(key, record())
         store.record_drill(key, "sncf", 50)
         store.audit(key, "review", "review")
+        store.keep_review(key, {"verdict": "post"})
     before = rows_mentioning(store, ANN.user)
     assert set(before) == set(USER_TABLES)
     deleted = store.forget(ANN)
-    assert deleted == 4
+    assert deleted == len(USER_TABLES)
     # ANN on Discord is another conversation: still there; BOB untouched.
     remaining = store._db.execute(
         "SELECT COUNT(*) FROM reviews WHERE platform = 'slack' AND user = ?", (ANN.user,)
@@ -171,3 +172,15 @@ def test_forget_deletes_every_row_about_the_user_and_nobody_else(store):
     store.forget(ANN_ELSEWHERE)
     assert rows_mentioning(store, ANN.user) == {}
     assert rows_mentioning(store, BOB.user) == {t: 1 for t in USER_TABLES}
+
+
+def test_kept_reviews_come_back_by_id_until_the_retention_ends(tmp_path):
+    store = Store(tmp_path / "kept.sqlite3", retention_days=1)
+    review_id = store.keep_review(ANN, {"verdict": "block", "rewrites": [{"text": "x"}]}, now=1000.0)
+    assert store.kept_review(review_id, now=1000.0 + 3600) == (
+        (ANN.platform, ANN.workspace, ANN.user), {"verdict": "block", "rewrites": [{"text": "x"}]})
+    assert store.kept_review("unknown") is None
+    assert store.kept_review(review_id, now=1000.0 + 2 * 86_400) is None
+    store.purge(now=1000.0 + 2 * 86_400)
+    assert store._db.execute("SELECT COUNT(*) FROM kept_reviews").fetchone()[0] == 0
+    store.close()

@@ -133,11 +133,17 @@ class CoachBot(discord.Client):
     # ------------------------------------------------------------ lifecycle
 
     @property
+    def store(self) -> Store:
+        if self._store is None:
+            from bot.store import Store
+
+            self._store = Store.in_data_dir(self.settings.data_dir, self.settings.store.retention_days)
+        return self._store
+
+    @property
     def archive(self) -> ReviewArchive:
         if self._archive is None:
-            self._archive = ReviewArchive.in_data_dir(
-                self.settings.data_dir, self.settings.store.retention_days
-            )
+            self._archive = ReviewArchive(self.store)
         return self._archive
 
     @property
@@ -145,15 +151,12 @@ class CoachBot(discord.Client):
         if self._coach is None:
             from bot.coach import Coach
 
-            if self._store is None:
-                from bot.store import Store
-
-                self._store = Store.in_data_dir(self.settings.data_dir)
-            self._coach = Coach(self.reviewer, self._store)
+            self._coach = Coach(self.reviewer, self.store)
         return self._coach
 
     async def setup_hook(self) -> None:
         """Runs once per process, before the gateway connects: never on a reconnect."""
+        self.store.purge()  # drafts past the retention period, once per start
         self.add_dynamic_items(ReviewButton)
         await self.tree.set_translator(LabelTranslator())
         await self.sync_commands()
@@ -184,9 +187,7 @@ class CoachBot(discord.Client):
 
     async def close(self) -> None:
         await super().close()
-        if self._archive is not None:
-            self._archive.close()
-            self._archive = None
+        self._archive = None
         if self._store is not None:
             self._store.close()
             self._store = None
