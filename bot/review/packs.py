@@ -17,7 +17,7 @@ import yaml
 
 from bot.datafiles import load_yaml
 from bot.review.models import CATEGORIES, GOLDEN_RULES, SEVERITIES
-from bot.review.prefilter import union_of_prefixes
+from bot.review.prefilter import compile_indexed, union_of_prefixes
 
 PACK_DIR = Path(__file__).parent / "packs"
 CHECKS = ("existence", "absence", "shouting", "address_mix")
@@ -146,7 +146,7 @@ def compile_patterns(
         body = _expand(item, vocab, where)
         bodies.append(rf"(?<![\w])(?:{body})(?![\w])" if bounded else body)
     try:
-        return (re.compile("|".join(f"(?:{b})" for b in bodies)),)
+        return (compile_indexed("|".join(f"(?:{b})" for b in bodies)),)
     except re.error:
         for item in items:  # name the pattern at fault
             compile_pattern(item, vocab, where, bounded)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 
 try:  # the parser of the standard `re` module (Python 3.11+)
+    from re import _compiler  # type: ignore[attr-defined]
     from re import _constants as _c  # type: ignore[attr-defined]
     from re import _parser as _sre  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - another Python: no prefilter, same results
     _sre = None
     _c = None
+    _compiler = None
 
 DEPTH = 3
 MAX_PREFIXES = 400
@@ -108,15 +110,39 @@ def prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
 
 
 def _prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
-    if _sre is None:
+    if _sre is None or pattern.pattern is None:
         return None
     try:
-        parsed = _sre.parse(pattern.pattern, pattern.flags)
-        out: set[str] = set()
-        _expand(list(parsed), "", out)
-    except Exception:  # _Open, or a construct the parser walk does not know
+        return _from_tree(_sre.parse(pattern.pattern, pattern.flags))
+    except Exception:  # a construct the parser does not know
+        return None
+
+
+def _from_tree(parsed: object) -> frozenset[str] | None:
+    out: set[str] = set()
+    try:
+        _expand(list(parsed), "", out)  # type: ignore[call-overload]
+    except Exception:  # _Open, or a construct the walk does not know
         return None
     return frozenset(out)
+
+
+def compile_indexed(source: str) -> re.Pattern[str]:
+    """re.compile, parsing the source once for both the matcher and its prefixes.
+
+    Loading the rule packs is most of a cold start, and most of that is parsing.
+    """
+    if _sre is None or _compiler is None:
+        return re.compile(source)
+    try:
+        parsed = _sre.parse(source, 0)
+        compiled = _compiler.compile(parsed, 0)
+    except re.error:
+        raise
+    except Exception:  # another Python's internals: the public way
+        return re.compile(source)
+    _cache[compiled] = _from_tree(parsed)
+    return compiled
 
 
 _START = re.compile(r"(?<!\w)")
