@@ -60,6 +60,9 @@ class SlackAPIServer:
         self.errors: dict[str, str] = {}  # method -> error code to answer with
         self.response_status = 200
         self.url = ""
+        # Socket Mode: the app's WebSocket connections and the acks it sent back.
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_acks: dict[str, dict[str, Any]] = {}
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
         self._ts = 0
@@ -70,6 +73,7 @@ class SlackAPIServer:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -169,11 +173,40 @@ class SlackAPIServer:
                 return {"ok": False, "error": "thread_not_found"}
             limit = int(params.get("limit") or 1000)
             return {"ok": True, "messages": self.replies[key][:limit], "has_more": False}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"{self.url.replace('http://', 'ws://')}/socket"}
         if method == "users.info":
             user = str(params.get("user"))
             return {"ok": True, "user": {"id": user, "name": user.lower(),
                                          "locale": self.locales.get(user, "en-US")}}
         return {"ok": False, "error": "unknown_method"}
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode, as Slack speaks it: hello, then envelopes; the app acks each by envelope_id."""
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        self._changed.set()
+        await ws.send_json({"type": "hello", "num_connections": 1,
+                            "connection_info": {"app_id": "A0APP"}, "debug_info": {"host": "local"}})
+        async for message in ws:
+            if message.type.name != "TEXT":
+                continue
+            data = json.loads(message.data)
+            if "envelope_id" in data:
+                self.socket_acks[data["envelope_id"]] = data
+                self._changed.set()
+        if ws in self.sockets:
+            self.sockets.remove(ws)
+        return ws
+
+    async def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send the app one Socket Mode envelope (slash_commands, interactive, events_api)."""
+        self._ts += 1
+        envelope_id = f"env-{self._ts}"
+        await self.sockets[0].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                         "accepts_response_payload": kind != "events_api"})
+        return envelope_id
 
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.coach import ConversationKey
 from bot.config import BrandSection, LLMSection, ReviewSection, Settings, SlackSection, StoreSection
 from bot.platforms.slack.app import build_app
 from bot.platforms.slack.serve import start_http
@@ -233,6 +234,24 @@ async def test_reviews_run_in_worker_processes_when_configured(tmp_path: Path) -
         assert "binary data" in texts(posted[0].body["blocks"])
 
 
+async def test_when_response_url_fails_the_review_still_reaches_the_user(h: Harness) -> None:
+    h.api.response_status = 404  # an expired response_url
+    await h.slack.command(EASYJET_DRAFT, response_url=h.api.response_url("expired"))
+    ephemeral = await h.api.wait_for(lambda: h.api.calls_to("chat.postEphemeral"))
+    assert ephemeral[0].params["channel"] == "C0TEAM" and ephemeral[0].params["user"] == "U0ALICE"
+    assert "Deletion demand" in texts(ephemeral[0].params["blocks"])
+    assert len(h.api.posted_to("expired")) == 1
+
+
+async def test_when_nothing_can_be_posted_in_the_channel_the_user_gets_a_dm(h: Harness) -> None:
+    h.api.response_status = 404
+    h.api.errors["chat.postEphemeral"] = "channel_not_found"
+    await h.slack.command(EASYJET_DRAFT, response_url=h.api.response_url("gone"))
+    dms = await h.api.wait_for(lambda: h.api.calls_to("chat.postMessage"))
+    assert dms[0].params["channel"] == "U0ALICE"
+    assert "Deletion demand" in texts(dms[0].params["blocks"])
+
+
 # -- /review with no text: the form --------------------------------------------
 
 
@@ -365,6 +384,16 @@ async def test_a_bare_mention_outside_a_thread_explains(h: Harness) -> None:
     assert "Mention me with a draft" in texts(posts[0].params["blocks"])
 
 
+async def test_a_mention_where_the_bot_cannot_post_is_answered_privately(h: Harness) -> None:
+    h.api.errors["chat.postMessage"] = "not_in_channel"
+    await h.slack.event(_mention(f"<@{BOT_USER_ID}> {EASYJET_DRAFT}", "1700000003.000101"), event_id="Ev003b")
+    private = await h.api.wait_for(lambda: h.api.calls_to("chat.postEphemeral"))
+    shown = texts(private[0].params["blocks"])
+    assert "I could not post here (not_in_channel)" in shown and "Invite @cm-coach" in shown
+    assert "Deletion demand" in shown  # the review itself is not lost
+    assert private[0].params["user"] == "U0ALICE"
+
+
 async def test_a_retried_event_is_answered_once(h: Harness) -> None:
     event = _mention(f"<@{BOT_USER_ID}> {EASYJET_DRAFT}", "1700000004.000001")
     first = await h.slack.event(event, event_id="Ev004")
@@ -395,6 +424,15 @@ async def test_a_direct_message_goes_to_the_coach(h: Harness) -> None:
     shown = texts(blocks)
     assert "Do not post" in shown and "&gt; Please delete the photo and DM us." in shown
     assert params["text"]  # the coach's words as the notification text
+    # The coach keeps the conversation per workspace and user.
+    key = ConversationKey("slack", TEAM_ID, "U0ALICE")
+    assert h.store.load_conversation(key)["current"]["draft"] == EASYJET_DRAFT
+    # A follow-up in the same conversation is understood by the coach, not reviewed as a new draft.
+    await h.slack.event(_dm("help", "1700000005.000002"), event_id="Ev005b")
+    second = await h.api.wait_for(lambda: h.api.calls_to("chat.postMessage")[1:])
+    assert "Do not post" not in texts(second[0].params["blocks"])
+    assert second[0].params["text"] and second[0].params["text"] != params["text"]
+    assert [r["draft"] for r in h.store.reviews(key)] == [EASYJET_DRAFT]
 
 
 @pytest.mark.parametrize("extra", [
@@ -459,12 +497,39 @@ async def test_another_style_offers_a_rewrite_not_shown_yet(h: Harness) -> None:
     await h.slack.interactive(block_action(ACTION_COPY, new_buttons[0]["value"], h.api.response_url("copy2")))
     copied = await h.api.wait_for(lambda: h.api.posted_to("copy2"))
     assert "&gt; " + copied[0].body["text"] == quoted[0]
-    # Styles run out: a message, never silence.
-    for n in range(4):
-        await h.slack.interactive(block_action(ACTION_ANOTHER, another["value"], h.api.response_url(f"a{n}")))
-        await h.api.wait_for(lambda n=n: h.api.posted_to(f"a{n}"))
-    last = h.api.posted_to("a3")[0].body
-    assert "no other style" in texts(last["blocks"])
+    # Pressing "Another style" under each new one: new styles until they run out, then a message.
+    seen = shown | {quoted[0]}
+    latest = new_buttons[2]["value"]
+    for n in range(6):
+        await h.slack.interactive(block_action(ACTION_ANOTHER, latest, h.api.response_url(f"a{n}")))
+        body = (await h.api.wait_for(lambda n=n: h.api.posted_to(f"a{n}")))[0].body
+        if "no other style" in texts(body["blocks"]):
+            break
+        offered = rewrite_quotes(body["blocks"])[0]
+        assert offered not in seen
+        seen.add(offered)
+        latest = buttons(body["blocks"])[2]["value"]
+    else:
+        raise AssertionError("styles never ran out")
+
+
+async def test_buttons_still_work_after_a_restart(tmp_path: Path) -> None:
+    async with _harness(tmp_path) as h:
+        blocks = await review_via_command(h, EASYJET_DRAFT)
+    async with _harness(tmp_path) as again:  # a new app on the same store
+        copy = next(b for b in buttons(blocks) if b["action_id"] == ACTION_COPY)
+        await again.slack.interactive(block_action(ACTION_COPY, copy["value"], again.api.response_url("later")))
+        posted = await again.api.wait_for(lambda: again.api.posted_to("later"))
+        assert "&gt; " + posted[0].body["text"] == rewrite_quotes(blocks)[0]
+
+
+async def test_forget_erases_the_reviews_kept_for_buttons(h: Harness) -> None:
+    blocks = await review_via_command(h, EASYJET_DRAFT)
+    h.store.forget(ConversationKey("slack", TEAM_ID, "U0ALICE"))
+    copy = next(b for b in buttons(blocks) if b["action_id"] == ACTION_COPY)
+    await h.slack.interactive(block_action(ACTION_COPY, copy["value"], h.api.response_url("forgotten")))
+    posted = await h.api.wait_for(lambda: h.api.posted_to("forgotten"))
+    assert "run `/review` again" in texts(posted[0].body["blocks"])
 
 
 async def test_a_button_on_a_forgotten_review_says_what_to_do(h: Harness) -> None:
@@ -534,7 +599,7 @@ async def test_an_llm_that_is_down_still_gives_the_offline_review(tmp_path: Path
         assert "offline engine" in shown
         assert "Deletion demand" in shown and buttons(blocks)
         notes = [b for b in blocks if b["type"] == "context" and "*Notes*" in texts([b])]
-        assert notes and "LLM" in texts(notes)
+        assert notes and "LLM" in texts(notes) and "offline review" in texts(notes), texts(notes)
 
 
 # -- App Home ---------------------------------------------------------------------

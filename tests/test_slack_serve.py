@@ -118,6 +118,17 @@ async def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: flo
     raise AssertionError("serve did not start listening")
 
 
+async def _stop(proc: subprocess.Popen[bytes]) -> bytes:
+    """SIGTERM, then wait without blocking the loop (the local Slack must answer the goodbye)."""
+    proc.terminate()
+    try:
+        _, err = await asyncio.to_thread(proc.communicate, timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = await asyncio.to_thread(proc.communicate)
+    return err
+
+
 async def test_serve_in_http_mode_answers_a_signed_review(tmp_path: Path) -> None:
     api = await SlackAPIServer().start()
     port = _free_port()
@@ -138,14 +149,36 @@ async def test_serve_in_http_mode_answers_a_signed_review(tmp_path: Path) -> Non
         assert posted[0].body["blocks"][0]["text"]["text"].startswith("Do not post")
         assert api.calls_to("auth.test")
     finally:
-        proc.terminate()
-        try:
-            _, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            _, err = proc.communicate()
+        err = await _stop(proc)
         await api.stop()
     text = err.decode()
     assert proc.returncode == 0, text  # SIGTERM is a clean stop
     assert "HTTP mode on http://127.0.0.1:" in text
     assert "secretvalue" not in text and SIGNING_SECRET not in text
+
+
+async def test_serve_in_socket_mode_answers_a_review(tmp_path: Path) -> None:
+    api = await SlackAPIServer().start()
+    environ = {**os.environ, "SLACK_BOT_TOKEN": SECRET_BOT_TOKEN, "SLACK_APP_TOKEN": SECRET_APP_TOKEN,
+               "CM_COACH_SLACK_API_URL": api.api_url, "CM_COACH_STORE_DATA_DIR": str(tmp_path),
+               "CM_COACH_REVIEW_ENGINE": "offline"}
+    environ.pop("CM_COACH_CONFIG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "slack"], env=environ, cwd=tmp_path,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        await api.wait_for(lambda: api.sockets, timeout=20)
+        command = {"team_id": "T0TEST", "channel_id": "C0TEAM", "user_id": "U0ALICE", "command": "/review",
+                   "text": "Please delete the photo and DM us.", "api_app_id": "A0APP",
+                   "response_url": api.response_url("socket"), "trigger_id": "t.9"}
+        envelope = await api.push("slash_commands", command)
+        acks = await api.wait_for(lambda: api.socket_acks.get(envelope), timeout=10)
+        assert "Reviewing" in acks["payload"]["text"]
+        posted = await api.wait_for(lambda: api.posted_to("socket"), timeout=10)
+        assert posted[0].body["blocks"][0]["text"]["text"].startswith("Do not post")
+        # apps.connections.open was asked with the app-level token; the review went through response_url.
+        assert {c.token_kind for c in api.calls_to("apps.connections.open")} == {"xapp"}
+    finally:
+        err = await _stop(proc)
+        await api.stop()
+    assert "Socket Mode connected" in err.decode()
+    assert proc.returncode == 0

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.platforms.slack.memory import ReviewMemory
+from bot.platforms.slack.memory import Remembered, ReviewMemory
 from bot.platforms.slack.pool import BrokenProcessPool, ReviewPool, worker_count
 from bot.render import slack as render
 from bot.render.labels import label, ui_language
@@ -43,6 +43,10 @@ log = logging.getLogger("cm_coach.slack")
 REWRITE_STYLES = ("apology", "calm", "warm", "concise", "formal")
 HELP_WORDS = {"help": "en", "aide": "fr", "?": None, "-h": None, "--help": None}
 PLATFORM = "slack"
+# Kinds of the reviews kept in the store: the user's own draft (counted in the
+# coach's figures with the drafts sent by DM), or a teammate's message.
+OWN_DRAFT = "draft"
+PEER_DRAFT = "peer"
 _SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 
@@ -62,6 +66,12 @@ def plain_from_slack(text: str | None) -> str:
 
     text = _SLACK_LINK.sub(sub, text or "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _key(team: str, user: str) -> Any:
+    from bot.coach import ConversationKey
+
+    return ConversationKey(PLATFORM, team, user)
 
 
 def other_style(review: Review, request: ReviewRequest) -> Rewrite | None:
@@ -105,7 +115,7 @@ class SlackBot:
         self.store = store
         self.coach = coach
         self.pool = pool
-        self.memory = ReviewMemory()
+        self.memory = ReviewMemory(store, settings.profile)
         self._locales: dict[str, str | None] = {}
 
     # -- language --------------------------------------------------------
@@ -176,10 +186,8 @@ class SlackBot:
         add = getattr(self.store, "add_review", None)
         if add is None or not user:
             return
-        from bot.coach import ConversationKey
-
         try:
-            add(ConversationKey(PLATFORM, team, user), {
+            add(_key(team, user), {
                 "kind": kind, "draft": review.draft, "context": review.context,
                 "language": review.language, "verdict": review.verdict, "risk": review.risk,
                 "categories": [f.category for f in review.findings],
@@ -205,8 +213,9 @@ class SlackBot:
         if extra_note:
             review.notes.append(extra_note)
         lang = render.review_language(review, self.known_locale(user) or lang_hint)
-        ref = self.memory.put(review, request, lang)
-        self.record(team, user, kind, review)
+        # Store writes wait on the disk: off the event loop, so acks never wait on them.
+        ref = await asyncio.to_thread(self.memory.put, review, request, lang, _key(team, user))
+        await asyncio.to_thread(self.record, team, user, kind, review)
         return render.summary_text(review, lang), render.review_blocks(review, lang, ref=ref)
 
     # -- delivery --------------------------------------------------------
@@ -269,7 +278,7 @@ class SlackBot:
         try:
             await self.locale(client, user)
             fallback, blocks = await self.review_blocks_for(
-                text, team=context.get("team_id") or "", user=user, kind="slash", lang_hint=lang)
+                text, team=context.get("team_id") or "", user=user, kind=OWN_DRAFT, lang_hint=lang)
             await self.send_private(client, text=fallback, blocks=blocks, response_url=response_url,
                                     channel=channel, user=user)
         except Exception:
@@ -323,7 +332,7 @@ class SlackBot:
         try:
             await self.locale(client, user)
             fallback, blocks = await self.review_blocks_for(
-                draft, team=context.get("team_id") or "", user=user, kind="form", lang_hint=lang,
+                draft, team=context.get("team_id") or "", user=user, kind=OWN_DRAFT, lang_hint=lang,
                 context=values.get(render.INPUT_CONTEXT) or None,
                 platform=values.get(render.INPUT_PLATFORM) or None,
                 voice=values.get(render.INPUT_VOICE) or None)
@@ -351,7 +360,8 @@ class SlackBot:
             lang = self.draft_language(draft, user)
             customer, note = await self._thread_context(client, channel, message, lang)
             fallback, blocks = await self.review_blocks_for(
-                draft, team=context.get("team_id") or "", user=user, kind="shortcut", lang_hint=lang,
+                draft, team=context.get("team_id") or "", user=user, lang_hint=lang,
+                kind=OWN_DRAFT if message.get("user") == user else PEER_DRAFT,
                 context=customer, extra_note=note)
             await self.send_private(client, text=fallback, blocks=blocks, response_url=response_url,
                                     channel=channel, user=user)
@@ -380,39 +390,43 @@ class SlackBot:
         user = event.get("user") or ""
         bot_user = context.get("bot_user_id") or ""
         text = plain_from_slack(re.sub(rf"<@{re.escape(bot_user)}(\|[^>]*)?>", " ", event.get("text") or "")).strip()
-        thread_ts = event.get("thread_ts")
-        reply_ts = thread_ts or event.get("ts")
+        reply_ts = event.get("thread_ts") or event.get("ts")
         lang = self.draft_language(text, user) if text else ui_language(await self.locale(client, user))
         try:
-            customer: str | None = None
-            note: str | None = None
-            if text:
-                draft = text
-                customer, note = await self._thread_context(client, channel, event, lang)
-            elif thread_ts and thread_ts != event.get("ts"):
-                draft = await self.thread_parent(client, channel, thread_ts)
-                if not draft.strip():
-                    await self._post(client, channel, reply_ts, label("slack_message_empty", lang),
-                                     render.notice_blocks(label("slack_message_empty", lang), None, lang))
-                    return
-                lang = self.draft_language(draft, user)
-            else:
-                help_text = label("slack_mention_help", lang)
-                await self._post(client, channel, reply_ts, help_text, render.notice_blocks(help_text, None, lang))
-                return
-            fallback, blocks = await self.review_blocks_for(
-                draft, team=context.get("team_id") or "", user=user, kind="mention", lang_hint=lang,
-                context=customer, extra_note=note)
-            await self._post(client, channel, reply_ts, fallback, blocks)
+            fallback, blocks = await self._mention_answer(client, event, text, user, lang,
+                                                          context.get("team_id") or "")
         except Exception as exc:
             log.exception("a mention could not be answered")
-            text_out = label("slack_post_failed", lang, error=_error_code(exc))
-            try:
-                await client.chat_postEphemeral(channel=channel, user=user, text=text_out,
-                                                blocks=render.notice_blocks(text_out, text or None, lang))
-            except Exception:
-                await client.chat_postMessage(channel=user, text=text_out,
-                                              blocks=render.notice_blocks(text_out, text or None, lang))
+            fallback = label("error_generic", lang)
+            blocks = render.error_blocks(text or None, lang, detail=_error_code(exc))
+        try:
+            await self._post(client, channel, reply_ts, fallback, blocks)
+        except Exception as exc:  # not allowed in this channel: the answer goes to the user alone
+            log.warning("could not answer a mention in its thread: %s", _error_code(exc))
+            notice = label("slack_post_failed", lang, error=_error_code(exc))
+            head = render.notice_blocks(notice, None, lang)
+            await self.send_private(client, text=notice, blocks=[*head, *blocks][: render.MAX_BLOCKS],
+                                    response_url=None, channel=channel, user=user)
+
+    async def _mention_answer(self, client: AsyncWebClient, event: dict[str, Any], text: str, user: str,
+                              lang: str, team: str) -> tuple[str, list[dict[str, Any]]]:
+        """A mention with a draft reviews it (the thread's first message as the
+        customer's); a bare mention in a thread reviews that first message."""
+        channel = event.get("channel") or ""
+        thread_ts = event.get("thread_ts")
+        if text:
+            customer, note = await self._thread_context(client, channel, event, lang)
+            return await self.review_blocks_for(text, team=team, user=user, kind=OWN_DRAFT, lang_hint=lang,
+                                                context=customer, extra_note=note)
+        if thread_ts and thread_ts != event.get("ts"):
+            draft = await self.thread_parent(client, channel, thread_ts)
+            if not draft.strip():
+                notice = label("slack_message_empty", lang)
+                return notice, render.notice_blocks(notice, None, lang)
+            return await self.review_blocks_for(draft, team=team, user=user, kind=PEER_DRAFT,
+                                                lang_hint=self.draft_language(draft, user))
+        notice = label("slack_mention_help", lang)
+        return notice, render.notice_blocks(notice, None, lang)
 
     async def _post(self, client: AsyncWebClient, channel: str, thread_ts: str | None, text: str,
                     blocks: list[dict[str, Any]]) -> None:
@@ -437,17 +451,15 @@ class SlackBot:
                 notice = label("slack_message_empty", lang)
                 await self._post(client, channel, None, notice, render.notice_blocks(notice, None, lang))
                 return
-            from bot.coach import ConversationKey
-
-            result = self.coach.handle(ConversationKey(PLATFORM, context.get("team_id") or "", user), text)
+            result = self.coach.handle(_key(context.get("team_id") or "", user), text)
             reply = await result if inspect.isawaitable(result) else result
             reply_lang = ui_language(getattr(reply, "language", None) or lang)
             ref = None
             if reply.review is not None:
-                ref = self.memory.put(reply.review, self.make_request(reply.review.draft or text,
-                                                                      context=reply.review.context,
-                                                                      platform=reply.review.platform,
-                                                                      user=user), reply_lang)
+                request = self.make_request(reply.review.draft or text, context=reply.review.context,
+                                            platform=reply.review.platform, user=user)
+                ref = await asyncio.to_thread(self.memory.put, reply.review, request, reply_lang,
+                                              _key(context.get("team_id") or "", user))
             blocks = render.coach_blocks(reply.text, reply.review, ref, reply_lang)
             fallback = reply.text or (render.summary_text(reply.review, reply_lang) if reply.review else "…")
             await self._post(client, channel, None, render.split_text(fallback)[0], blocks)
@@ -466,9 +478,7 @@ class SlackBot:
         await client.views_publish(user_id=user, view=render.home_view(lang, self.settings.profile, stats))
 
     def home_stats(self, team: str, user: str) -> render.HomeStats | None:
-        from bot.coach import ConversationKey
-
-        key = ConversationKey(PLATFORM, team, user)
+        key = _key(team, user)
         try:
             records = self.store.reviews(key) if hasattr(self.store, "reviews") else []
             drills = len(self.store.drill_progress(key)) if hasattr(self.store, "drill_progress") else 0
@@ -482,6 +492,7 @@ class SlackBot:
     async def run_button(self, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient,
                          context: Any) -> None:
         user = (body.get("user") or {}).get("id") or ""
+        key = _key(context.get("team_id") or "", user)
         channel = (body.get("channel") or {}).get("id")
         response_url = body.get("response_url")
         lang = ui_language(self.known_locale(user))
@@ -493,7 +504,7 @@ class SlackBot:
                 await self.send_private(client, text=text, blocks=render.notice_blocks(text, None, lang),
                                         response_url=response_url, channel=channel, user=user)
                 return
-            ref, index = parsed
+            index = parsed[1]
             lang = item.lang
             action_id = action.get("action_id")
             if action_id == render.ACTION_COPY:
@@ -501,15 +512,16 @@ class SlackBot:
                 await self.send_private(client, text=rewrite.text, blocks=render.copy_blocks(rewrite, lang),
                                         response_url=response_url, channel=channel, user=user)
             elif action_id == render.ACTION_SHARE:
-                await self.share(client, item.review, index, user, lang, response_url, channel)
+                await self.share(client, item.review, index, key, lang, response_url, channel)
             elif action_id == render.ACTION_ANOTHER:
-                await self.another_style(client, ref, index, user, lang, response_url, channel)
+                await self.another_style(client, item, key, lang, response_url, channel)
         except Exception:
             log.exception("a button could not be answered")
             await self._last_resort(client, user, None, lang, response_url, channel)
 
-    async def share(self, client: AsyncWebClient, review: Review, index: int, user: str, lang: str,
+    async def share(self, client: AsyncWebClient, review: Review, index: int, key: Any, lang: str,
                     response_url: str | None, channel: str | None) -> None:
+        user = key.user
         blocks = render.share_blocks(review, index, user, lang)
         text = render.summary_text(review, lang)
         error = "no_channel"
@@ -517,13 +529,13 @@ class SlackBot:
             resp = await AsyncWebhookClient(response_url).send(
                 text=text, blocks=blocks, response_type="in_channel", replace_original=False)
             if resp.status_code == 200:
-                self._audit(user, "slack.share", "a review was shared in a channel")
+                self._audit(key, "slack.share", "a review was shared in a channel")
                 return
             error = str(resp.status_code)
         elif channel:
             try:
                 await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-                self._audit(user, "slack.share", "a review was shared in a channel")
+                self._audit(key, "slack.share", "a review was shared in a channel")
                 return
             except SlackApiError as exc:
                 error = _error_code(exc)
@@ -531,33 +543,32 @@ class SlackBot:
         await self.send_private(client, text=notice, blocks=render.notice_blocks(notice, None, lang),
                                 response_url=None, channel=channel, user=user)
 
-    def _audit(self, user: str, action: str, detail: str) -> None:
+    def _audit(self, key: Any, action: str, detail: str) -> None:
         audit = getattr(self.store, "audit", None)
         if audit is None:
             return
-        from bot.coach import ConversationKey
-
         try:
-            audit(ConversationKey(PLATFORM, "", user), action, detail)
+            audit(key, action, detail)
         except Exception as exc:
             log.warning("audit write failed: %s", type(exc).__name__)
 
-    async def another_style(self, client: AsyncWebClient, ref: str, index: int, user: str, lang: str,
+    async def another_style(self, client: AsyncWebClient, item: Remembered, key: Any, lang: str,
                             response_url: str | None, channel: str | None) -> None:
         """A rewrite in a style not shown yet, proposed by the core's rewriter
-        (which re-reviews it: only a rewrite that passes is offered)."""
-        item = self.memory.get(ref)
-        assert item is not None
+        (which re-reviews it: only a rewrite that passes is offered). It is kept
+        with the review under a new reference, so its own buttons work and the
+        next "Another style" knows what was shown."""
         found = other_style(item.review, item.request)
         if found is None:
             text = label("slack_no_other_style", lang)
             blocks = render.notice_blocks(text, None, lang)
         else:
             item.review.rewrites.append(found)
+            ref = await asyncio.to_thread(self.memory.put, item.review, item.request, lang, key)
             text = found.text
             blocks = render.another_blocks(item.review, len(item.review.rewrites) - 1, ref, lang)
         await self.send_private(client, text=text, blocks=blocks, response_url=response_url,
-                                channel=channel, user=user)
+                                channel=channel, user=key.user)
 
     # -- plumbing ------------------------------------------------------------
 

@@ -64,6 +64,11 @@ def slack_config(args: argparse.Namespace, settings: Settings, env: Mapping[str,
     mode = "http" if getattr(args, "http", False) else settings.slack.mode
     if mode not in ("socket", "http"):
         raise StartupError(f"slack.mode must be socket or http, not {mode!r}; fix the [slack] section")
+    if not settings.slack.command.startswith("/") or " " in settings.slack.command:
+        raise StartupError(f"slack.command must be a slash command such as /review, not "
+                           f"{settings.slack.command!r}; fix the [slack] section")
+    if settings.slack.review_processes < -1:
+        raise StartupError("slack.review_processes must be -1 (automatic), 0 or a number of processes")
     port = getattr(args, "port", None) or settings.slack.port
     if not 0 < int(port) < 65536:
         raise StartupError(f"port {port} is not a TCP port: choose one between 1 and 65535")
