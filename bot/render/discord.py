@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.render.labels import label, ui_language
+from bot.render.labels import category_name, label, style_name, ui_language
 from bot.review.models import GOLDEN_RULES, Review, Rewrite
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -204,12 +204,8 @@ def _colon(word: str, lang: str) -> str:
     return f"{word} :" if lang == "fr" else f"{word}:"
 
 
-def category_name(category: str, lang: str) -> str:
-    return _label(f"category_{category}", lang, category.replace("_", " ").capitalize())
 
 
-def style_name(style: str, lang: str) -> str:
-    return _label(f"rewrite_style_{style}", lang, style.replace("_", " ").capitalize())
 
 
 def _clip_title(text: str, limit: int = EMBED_TITLE) -> str:

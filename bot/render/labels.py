@@ -24,3 +24,27 @@ def label(key: str, lang: str | None = "en", **values: Any) -> str:
     table = _strings()
     text = table[ui_language(lang)].get(key) or table["en"].get(key) or key
     return text.format(**values) if values else text
+
+
+def named(key: str, lang: str | None, fallback: str) -> str:
+    """A label, or `fallback` when strings.yml has no such key."""
+    text = label(key, lang)
+    return fallback if text == key else text
+
+
+def category_name(category: str, lang: str | None) -> str:
+    return named(f"category_{category}", lang, category.replace("_", " ").capitalize())
+
+
+def style_name(style: str, lang: str | None) -> str:
+    return named(f"rewrite_style_{style}", lang, style.replace("_", " ").capitalize())
+
+
+def colon(lang: str | None) -> str:
+    """French typography puts a space before a colon."""
+    return " : " if ui_language(lang) == "fr" else ": "
+
+
+def score_bar(score: int, width: int = 10, full: str = "█", empty: str = "░") -> str:
+    filled = max(0, min(width, score))
+    return full * filled + empty * (width - filled)

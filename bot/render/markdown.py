@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 
 from bot.render.highlight import draft_runs, placeholder_runs, printable
-from bot.render.labels import label, ui_language
-from bot.render.terminal import category_name, colon, score_bar, style_name
+from bot.render.labels import category_name, colon, label, score_bar, style_name, ui_language
 from bot.review.models import Review
 
 VERDICT_ICON = {"post": "✅", "revise": "✏️", "block": "⛔"}

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.render.labels import label, ui_language
+from bot.render.labels import category_name, colon, label, style_name, ui_language
+from bot.render.labels import score_bar as _bar
 from bot.review.models import (
     GOLDEN_RULES,
     PLATFORMS,
@@ -119,26 +120,14 @@ def _plain(text: str, limit: int = 75) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def _name(key: str, fallback: str, lang: str) -> str:
-    text = label(key, lang)
-    return fallback if text == key else text
 
 
-def category_name(category: str, lang: str) -> str:
-    return _name(f"category_{category}", category.replace("_", " ").capitalize(), lang)
 
 
-def style_name(style: str, lang: str) -> str:
-    return _name(f"rewrite_style_{style}", style.replace("_", " ").capitalize(), lang)
 
 
-def colon(lang: str) -> str:
-    return " : " if lang == "fr" else ": "
 
 
-def score_bar(score: int, width: int = 10) -> str:
-    filled = max(0, min(width, score))
-    return "▰" * filled + "▱" * (width - filled)
 
 
 def review_language(review: Review, fallback: str | None = None) -> str:
@@ -573,3 +562,7 @@ def stats_from_reviews(records: Iterable[dict[str, Any]], drills: int = 0) -> Ho
         top_categories=top,
         drills=drills,
     )
+
+
+def score_bar(score: int, width: int = 10) -> str:
+    return _bar(score, width, "▰", "▱")

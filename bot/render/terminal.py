@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 
 from bot.render.highlight import draft_runs, placeholder_runs, printable
-from bot.render.labels import label, ui_language
+from bot.render.labels import category_name, colon, label, score_bar, style_name, ui_language
 from bot.review.models import Finding, Review
 
 RESET = "\x1b[0m"
@@ -38,27 +38,14 @@ class _Painter:
         return "\n".join(f"{style}{line}{RESET}" if line else "" for line in text.split("\n"))
 
 
-def _name(key: str, fallback: str, lang: str) -> str:
-    text = label(key, lang)
-    return fallback if text == key else text
 
 
-def category_name(category: str, lang: str) -> str:
-    return _name(f"category_{category}", category.replace("_", " "), lang)
 
 
-def style_name(style: str, lang: str) -> str:
-    return _name(f"rewrite_style_{style}", style.replace("_", " ").capitalize(), lang)
 
 
-def colon(lang: str) -> str:
-    """French typography puts a space before a colon."""
-    return " : " if lang == "fr" else ": "
 
 
-def score_bar(score: int, width: int = 10) -> str:
-    filled = max(0, min(width, score))
-    return "█" * filled + "░" * (width - filled)
 
 
 def _score_style(score: int) -> str:
