@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.review.language import SUPPORTED, detect
 from bot.review.models import (
@@ -132,16 +133,23 @@ def _matches(
 def _context_flags(pack: Pack | None, context: str | None) -> set[str]:
     if not context or not context.strip():
         return {"no_context"}
-    flags = {"has_context"}
     if pack is None:
-        return flags
+        return {"has_context"}
+    return set(_flags_of(pack.language, context))
+
+
+@lru_cache(maxsize=1024)
+def _flags_of(language: str, context: str) -> frozenset[str]:
+    """Context flags, cached: every rewrite is reviewed again with the same context."""
+    pack = packs()[language]
+    flags = {"has_context"}
     folded = fold(context)
     for name, patterns in pack.context.items():
         if any(p.search(folded.text) for p in patterns):
             flags.add(name)
     if "brand_fault" in flags:
         flags.add("complaint")
-    return flags
+    return frozenset(flags)
 
 
 def _severity(rule: Rule, voice: str, flags: set[str]) -> str:
