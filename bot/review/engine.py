@@ -19,7 +19,8 @@ from bot.review.models import (
     Span,
     Strength,
 )
-from bot.review.packs import Pack, Rule, extra_rules, packs
+from bot.review.packs import Pack, Rule, extra_rules, function_words
+from bot.review.packs import pack as load_pack_of
 from bot.review.platforms import spec, weighted_length
 from bot.review.prefilter import starts
 from bot.review.text import Folded, fold, inside, placeholder_regions, quoted_regions
@@ -74,8 +75,8 @@ def _function_word_scores(folded_text: str) -> dict[str, float]:
     if not words:
         return {}
     return {
-        lang: sum(1 for w in words if w in pack.function_words) / len(words)
-        for lang, pack in packs().items()
+        lang: sum(1 for w in words if w in known) / len(words)
+        for lang, known in function_words().items()
     }
 
 
@@ -141,7 +142,8 @@ def _context_flags(pack: Pack | None, context: str | None) -> set[str]:
 @lru_cache(maxsize=1024)
 def _flags_of(language: str, context: str) -> frozenset[str]:
     """Context flags, cached: every rewrite is reviewed again with the same context."""
-    pack = packs()[language]
+    pack = load_pack_of(language)
+    assert pack is not None
     flags = {"has_context"}
     folded = fold(context)
     for name, patterns in pack.context.items():
@@ -198,7 +200,7 @@ def _address_mix(folded: Folded, rule: Rule, excluded: list[tuple[int, int]], pr
 
 def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
     draft = request.draft
-    pack = packs().get(language)
+    pack = load_pack_of(language) if language else None
     flags = _context_flags(pack, request.context)
     analysis = Analysis(language, pack, folded, flags)
     excluded = placeholder_regions(draft)
@@ -379,7 +381,7 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
     """Review a draft with the rule packs alone."""
     folded = fold(request.draft)
     language = request.lang or detect_language(request.draft, folded)
-    analysis = _analyse(request, language if language in packs() else "", folded)
+    analysis = _analyse(request, language if load_pack_of(language) else "", folded)
     analysis.language = language
     if language not in SUPPORTED or analysis.pack is None:
         analysis.notes.append(

@@ -7,6 +7,7 @@ read and edit). `docs/rule-packs.md` explains every field.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -266,45 +267,69 @@ def _build(data: dict[str, Any], path: Path) -> Pack:
     )
 
 
-def load_pack(path: Path) -> Pack:
+@lru_cache(maxsize=8)
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = load_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise PackError(f"{path.name}: cannot be read ({exc})") from exc
     if not isinstance(data, dict) or "language" not in data:
         raise PackError(f"{path.name}: a rule pack is a mapping with a 'language'")
-    return _build(data, path)
+    return data
+
+
+def load_pack(path: Path) -> Pack:
+    return _build(_read(path), path)
+
+
+def pack_paths() -> dict[str, Path]:
+    """The pack file of each language (`fr.yml` is French), without reading them."""
+    return {p.stem: p for p in sorted(PACK_DIR.glob("*.yml")) if not p.name.startswith("_")}
+
+
+@lru_cache(maxsize=8)
+def pack(language: str) -> Pack | None:
+    """One language's pack, compiled on first use: a review needs only its own language."""
+    path = pack_paths().get(language)
+    return load_pack(path) if path else None
 
 
 @lru_cache(maxsize=1)
+def function_words() -> dict[str, frozenset[str]]:
+    """Each pack's function words, read without compiling its rules."""
+    return {
+        lang: frozenset(str(w) for w in _read(path).get("function_words") or ())
+        for lang, path in pack_paths().items()
+    }
+
+
 def packs() -> dict[str, Pack]:
-    """Every pack under bot/review/packs, by language; read once per process."""
+    """Every pack under bot/review/packs, by language; each read once per process."""
     found: dict[str, Pack] = {}
-    for path in sorted(PACK_DIR.glob("*.yml")):
-        if path.name.startswith("_"):
-            continue
-        pack = load_pack(path)
-        found[pack.language] = pack
+    for lang in pack_paths():
+        loaded = pack(lang)
+        if loaded is not None:
+            found[loaded.language] = loaded
     return found
 
 
 def extra_rules(raw_rules: tuple[dict[str, Any], ...], language: str) -> tuple[Rule, ...]:
     """The brand profile's own rules (same fields as a pack's), for one language."""
-    pack = packs().get(language)
-    vocab: dict[str, str] = {}
-    if pack is not None:
-        vocab = _pack_vocab(language)
+    if not raw_rules:
+        return ()
+    return _extra_rules(json.dumps(raw_rules, sort_keys=True, default=str), language)
+
+
+@lru_cache(maxsize=32)
+def _extra_rules(raw_json: str, language: str) -> tuple[Rule, ...]:
+    """Compiled once per set of brand rules, not once per review."""
+    found = pack(language)
+    path = pack_paths().get(language)
+    vocab = {str(k): str(v) for k, v in (_read(path).get("vocabulary") or {}).items()} if path else {}
     out = []
-    for raw in raw_rules:
+    for raw in json.loads(raw_json):
         langs = _tuple(raw.get("lang"))
         if langs and language not in langs:
             continue
-        out.append(build_rule(raw, vocab, pack.cases if pack else {}, "brand.extra_rules"))
+        out.append(build_rule(raw, vocab, found.cases if found else {}, "brand.extra_rules"))
     return tuple(out)
-
-
-@lru_cache(maxsize=8)
-def _pack_vocab(language: str) -> dict[str, str]:
-    pack = packs()[language]
-    data = load_yaml(pack.path)
-    return {str(k): str(v) for k, v in (data.get("vocabulary") or {}).items()}
