@@ -164,25 +164,38 @@ def _severity(rule: Rule, voice: str, flags: set[str]) -> str:
     return rule.severity
 
 
+_WORD_RUN = re.compile(r"[^\W\d_]+")
+_SHOUT_GAP = re.compile(r"^[\s'’\-,:;.!?]*$")
+
+
 def _shouting(folded: Folded, rule: Rule) -> list[Span]:
+    """Runs of words in capitals (« ON VOUS A DÉJÀ RÉPONDU »), not acronyms (« SNCF TGV »)."""
     text = folded.original
-    min_letters = int(rule.params.get("min_letters", 4))
+    if not any(ch.isupper() for ch in text):
+        return []
+    min_letters = int(rule.params.get("min_letters", 6))
+    min_words = max(1, int(rule.params.get("min_words", 2)))
     spans: list[Span] = []
-    for m in re.finditer(r"[^\W\d_][^\W\d_'’\-]*(?:[\s'’\-]+[^\W\d_][^\W\d_'’\-]*)*", text):
-        chunk = m.group(0)
-        words = [w for w in re.split(r"[\s'’\-]+", chunk) if w]
-        caps = [w for w in words if len(w) >= 2 and w.isupper()]
-        if sum(len(w) for w in caps) < min_letters or len(caps) < max(1, int(rule.params.get("min_words", 2))):
+    run: list[re.Match[str]] = []
+
+    def close() -> None:
+        words = [m.group(0) for m in run]
+        long_words = [w for w in words if len(w) >= 5]
+        if (len(words) >= min_words and sum(map(len, words)) >= min_letters and long_words):
+            spans.append(Span(run[0].start(), run[-1].end(), text[run[0].start():run[-1].end()]))
+
+    for m in _WORD_RUN.finditer(text):
+        word = m.group(0)
+        capital = word.isupper() and (len(word) > 1 or bool(run))
+        joined = bool(run) and _SHOUT_GAP.match(text[run[-1].end():m.start()]) is not None
+        if capital and (not run or joined):
+            run.append(m)
             continue
-        # Find the run of capitalised words inside the chunk.
-        min_words = max(1, int(rule.params.get("min_words", 2)))
-        run = re.search(rf"(?:\b[^\W\d_a-z]{{2,}}\b[\s'’\-]*){{{min_words},}}", chunk)
         if run:
-            s = m.start() + run.start()
-            e = m.start() + run.end()
-            while e > s and not text[e - 1].isalpha():
-                e -= 1
-            spans.append(Span(s, e, text[s:e]))
+            close()
+        run = [m] if capital else []
+    if run:
+        close()
     return spans[:MAX_MATCHES_PER_RULE]
 
 
