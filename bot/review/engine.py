@@ -165,13 +165,14 @@ def _severity(rule: Rule, voice: str, flags: set[str]) -> str:
 
 
 _WORD_RUN = re.compile(r"[^\W\d_]+")
+_TWO_CAPITALS = re.compile(r"[A-ZÀ-ÖØ-ÞŒ]{2}")
 _SHOUT_GAP = re.compile(r"^[\s'’\-,:;.!?]*$")
 
 
 def _shouting(folded: Folded, rule: Rule) -> list[Span]:
     """Runs of words in capitals (« ON VOUS A DÉJÀ RÉPONDU »), not acronyms (« SNCF TGV »)."""
     text = folded.original
-    if not any(ch.isupper() for ch in text):
+    if not _TWO_CAPITALS.search(text):
         return []
     min_letters = int(rule.params.get("min_letters", 6))
     min_words = max(1, int(rule.params.get("min_words", 2)))

@@ -145,18 +145,13 @@ def compile_indexed(source: str) -> re.Pattern[str]:
     return compiled
 
 
-_START = re.compile(r"(?<!\w)")
+_START = re.compile(r"(?<!\w)(?=(.{1,3}))", re.DOTALL)
 
 
 def starts(text: str) -> frozenset[str]:
     """The one-, two- and three-character strings found where a word may start."""
-    found: set[str] = set()
-    for m in _START.finditer(text):
-        i = m.start()
-        chunk = text[i:i + DEPTH]
-        found.update((chunk[:1], chunk[:2], chunk))
-    found.discard("")
-    return frozenset(found)
+    chunks = set(_START.findall(text))
+    return frozenset(chunks | {c[:2] for c in chunks} | {c[:1] for c in chunks})
 
 
 def union_of_prefixes(patterns: tuple[re.Pattern[str], ...]) -> frozenset[str] | None:
