@@ -151,6 +151,8 @@ def _flags_of(language: str, context: str) -> frozenset[str]:
             flags.add(name)
     if "brand_fault" in flags:
         flags.add("complaint")
+    if "complaint" not in flags:
+        flags.add("no_complaint")  # a question or a compliment: nothing to acknowledge
     return frozenset(flags)
 
 
