@@ -1,0 +1,108 @@
+"""Drafts written apart from the rule packs' own examples and the labelled corpus:
+brand replies as they are posted, safe ones and risky ones, in both languages.
+They guard against rules that only fit their own examples."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.review.engine import review_offline
+from bot.review.models import ReviewRequest
+
+# (draft, customer's message): good replies that must be posted as they are.
+SAFE = [
+
+ ("Thanks for the shout-out! 🙌 We'll let the team know.", "Best coffee in town, thanks @brand!"),
+ ("So sorry about that, Chris. Could you DM us your order number? We'll get a replacement out today.", "Wrong size delivered again"),
+ ("Hi Emma, we hear you — waiting 40 minutes isn't OK. We've shared this with the store manager and would love to make it up to you: can you DM us?", "Waited 40 min for a table"),
+ ("Our stores close at 8pm on weekdays and 6pm on Saturdays. Have a great evening!", "When do you close today?"),
+ ("Great catch! The typo is fixed now. Thanks for keeping us sharp 😄", "There's a typo on your homepage lol"),
+ ("We never remove honest reviews. Sorry your visit fell short — we'd love to hear more at support@brand.com.", "Terrible service, 1 star"),
+ ("Congrats on finishing your first marathon! 🏃‍♀️ That's huge.", "Ran my first marathon in your shoes!"),
+ ("Yes! The jacket is back in stock in all sizes from Monday.", "Will the green jacket be restocked?"),
+ ("We're sorry you were charged twice. We've refunded the duplicate payment today; it takes 3–5 business days to show.", "Charged twice!!"),
+ ("That's not the welcome we want for anyone, and we apologise. The manager of the Leeds store will call you tomorrow.", "Staff in Leeds were rude"),
+ ("Everyone deserves to see themselves on screen. These stories are here to stay.", "Why so many gay characters?"),
+ ("Our product is designed so that every athlete can train comfortably, whatever they wear.", "Selling a sports hijab is a disgrace"),
+ ("Thanks for your patience during the outage yesterday. Everything is back to normal, and we're sorry for the disruption.", None),
+ ("Bonjour Camille, merci pour votre message ! Votre commande est bien partie ce matin, vous recevrez le suivi par e-mail.", "Ma commande est partie ?"),
+ ("Désolés pour ce retard, Karim 🙏 Le train 8412 a été retenu par un incident technique ; nous vous proposons un bon de compensation en MP.", "1h de retard sur le 8412"),
+ ("Merci pour ce retour ! On transmet à l'équipe produit.", "Ce serait top d'avoir une version sans sucre"),
+ ("Vous avez raison, ce n'était pas normal. Nous avons recadré l'équipe et vous remboursons le repas.", "Serveur désagréable ce midi"),
+ ("Bonne nouvelle : la boutique de Nantes rouvre samedi à 10h ! 🎉", None),
+ ("Nous ne supprimerons pas votre avis : il nous aide à progresser. Nous sommes désolés pour cette expérience.", "Nul, je ne reviendrai pas"),
+ ("Toutes nos excuses pour le colis abîmé. Un nouvel envoi part aujourd'hui ; écrivez-nous en MP si besoin.", "Colis reçu écrasé"),
+ ("Coucou Léa ! Oui, la taille 38 revient en stock la semaine prochaine 😊", "La 38 revient quand ?"),
+ ("Merci à tous pour ce week-end incroyable à Lyon, vous avez été géniaux ❤️", None),
+ ("Nous comprenons votre inquiétude. Ce produit respecte toutes les normes européennes ; la fiche détaillée est ici : https://exemple.fr/fiche", "Vos produits sont dangereux ?"),
+ ("Bonjour, le magasin est ouvert de 9h à 19h du lundi au samedi. Bonne journée !", "Horaires du magasin svp"),
+ ("Pas de souci, on s'en occupe ! Tu peux nous envoyer ton numéro de commande en MP ?", "J'ai besoin de changer mon adresse de livraison"),
+]
+
+# (draft, customer's message, expected verdict, categories that must be raised)
+RISKY = [
+ ("Bonjour, pourriez-vous supprimer votre publication ? Nous traitons votre dossier en privé.", "Votre livreur a jeté mon colis par-dessus le portail !", "block", {"deletion_demand"}),
+ ("Merci d'effacer ce tweet, il nuit à notre image.", "Vos bus ne passent jamais à l'heure.", "block", {"deletion_demand"}),
+ ("Can you please remove those pics? We'll sort it out via DM.", "Look at the mould in your hotel room", "block", {"deletion_demand"}),
+ ("On supprime les messages insultants, c'est la règle de la page.", "Vous êtes des voleurs", "block", {"censorship"}),
+ ("Any further comments like this will be removed and your account blocked.", "Your product is trash", "block", {"censorship"}),
+ ("Apprenez à lire avant de nous accuser.", "Vous m'avez facturé deux fois !", "block", {"condescension"}),
+ ("Maybe try reading the FAQ before tweeting at us?", "How do I reset my password??", "block", {"condescension"}),
+ ("Nous avons transmis votre message à notre avocat.", "Vous vendez des contrefaçons", "block", {"legal_threat"}),
+ ("Keep spreading lies and you'll hear from our legal team.", "This brand lies about its ingredients", "block", {"legal_threat"}),
+ ("Black Friday : nos prix s'effondrent plus vite que les tours ! #11septembre", None, "block", {"sensitive_topic"}),
+ ("Les femmes ne savent pas conduire, c'est bien connu.", "Votre pub est sexiste", "block", {"discrimination"}),
+ ("MAIS ENFIN VOUS NE SAVEZ PAS LIRE ?", "Le colis n'est jamais arrivé", "block", {"aggressive_tone", "condescension"}),
+ ("Pouvez-vous nous donner votre numéro de téléphone en commentaire ?", "J'attends toujours mon remboursement", "revise", {"personal_data"}),
+ ("Please post your booking reference and email below so we can check.", "My flight got cancelled!", "revise", {"personal_data"}),
+ ("Ce n'est pas de notre ressort, voyez avec La Poste.", "Mon colis est perdu depuis 10 jours", "revise", {"blame_shift", "no_acknowledgement"}),
+ ("Merci pour votre message.", "Votre appli plante à chaque ouverture, inutilisable !", "revise", {"no_acknowledgement"}),
+ ("Envoyez-nous un DM.", "Toujours pas remboursé après 3 semaines", "revise", {"private_redirect", "no_acknowledgement"}),
+ ("Merci pour ton message, nous revenons vers vous très vite.", None, "revise", {"address_form"}),
+ ("lol cope harder", "Your new update sucks", "block", {"insult"}),
+ ("Nobody's forcing you to shop here.", "Prices went up again??", "block", {"insult"}),
+ ("Vous êtes vraiment pénible.", "Ça fait 3 fois que j'appelle", "block", {"insult"}),
+ ("Retirez votre avis et nous vous offrirons un bon d'achat.", "Service déplorable", "block", {"deletion_demand"}),
+ ("Hi there, we don't recognise this account activity. Please DM us so we can take a closer look.", "Someone charged my card using your app!!", "revise", {"no_acknowledgement","private_redirect"}),
+ ("Thanks for reaching out! Please send us a DM.", "Your staff were incredibly rude to me today", "block", {"no_acknowledgement","private_redirect"}),
+ ("Please refrain from posting false information about our company.", "Your burgers gave me food poisoning", "block", {"censorship"}),
+ ("Kindly take this post down, it's misleading.", "Your ad is misleading", "block", {"deletion_demand"}),
+ ("Ever heard of reading the description? 🙄", "The size was wrong", "block", {"condescension"}),
+ ("Imagine complaining about free shipping lmao", "Shipping took 3 weeks", "block", {"insult"}),
+ ("This is a clear case of user error.", "Your app deleted all my photos", "revise", {"blame_shift","no_acknowledgement"}),
+ ("Our couriers are independent contractors, so we're not responsible for their behaviour.", "Your courier kicked my parcel", "block", {"blame_shift"}),
+ ("We'll be reporting this account for harassment.", "You guys are frauds", "block", {"censorship"}),
+ ("Pray for Texas 🙏 And don't forget our flash sale ends tonight!", None, "block", {"sensitive_topic"}),
+ ("SERIOUSLY? We told you three times already.", "Still no answer on my claim", "block", {"aggressive_tone"}),
+ ("What's your home address and phone number? Reply below.", "My delivery never showed up", "revise", {"personal_data"}),
+ ("Girls just don't get cars, it's fine.", "Your mechanic talked down to me", "block", {"discrimination"}),
+ ("Touch grass.", "Your game is pay to win", "block", {"insult"}),
+ ("Bonjour, merci de nous contacter via le formulaire sur notre site.", "Ça fait 2h que j'attends au téléphone, scandaleux", "revise", {"no_acknowledgement"}),
+ ("Votre commentaire a été signalé et sera supprimé.", "Marque de voleurs", "block", {"censorship"}),
+ ("Veuillez supprimer cette vidéo, elle porte atteinte à notre image.", "Regardez comment vos employés traitent les clients", "block", {"deletion_demand"}),
+ ("Si vous ne savez pas utiliser l'appli, demandez à vos enfants.", "Votre nouvelle appli est incompréhensible", "block", {"condescension"}),
+ ("Tu dis n'importe quoi, comme d'hab.", "Vos prix ont encore augmenté", "block", {"insult"}),
+ ("Le problème vient de votre box, pas de notre réseau.", "Plus d'internet depuis 3 jours", "revise", {"blame_shift","no_acknowledgement"}),
+ ("Nous allons porter plainte pour diffamation.", "Vos produits sont dangereux", "block", {"legal_threat"}),
+ ("Canicule = glaces à -50% ! Profitez-en 🔥", None, "block", {"sensitive_topic"}),
+ ("Les gens de banlieue, toujours les mêmes problèmes.", "Votre magasin de Bobigny est mal tenu", "block", {"discrimination"}),
+ ("ON VOUS A DÉJÀ RÉPONDU EN MP !!!", "Toujours aucune réponse de votre part", "block", {"aggressive_tone"}),
+ ("Donnez-nous votre adresse postale et votre numéro de client ici.", "Colis perdu", "revise", {"personal_data"}),
+ ("Mdr t'as cru que c'était gratuit ?", "Pourquoi je dois payer la livraison ?", "block", {"insult"}),
+]
+
+
+@pytest.mark.parametrize(("draft", "context"), SAFE)
+def test_good_replies_are_posted(draft: str, context: str | None) -> None:
+    review = review_offline(ReviewRequest(draft, context, "x"), rewrite=False)
+    flagged = [(f.category, f.span.text if f.span else None) for f in review.findings if f.severity != "low"]
+    assert review.verdict == "post", flagged
+
+
+@pytest.mark.parametrize(("draft", "context", "verdict", "categories"), RISKY)
+def test_risky_replies_are_caught(draft: str, context: str | None, verdict: str, categories: set[str]) -> None:
+    review = review_offline(ReviewRequest(draft, context, "x"))
+    found = {f.category for f in review.findings if f.severity != "low"}
+    assert review.verdict == verdict, (found, review.verdict)
+    assert categories <= found
+    assert len(review.rewrites) >= 2
