@@ -219,9 +219,18 @@ class Coach:
         if name == "why":
             return CoachReply(explain(review, lang), kind="explanation", language=lang)
         if name == "another":
+            base = current.get("text") or current["draft"]
+            llm_text = await self._llm_follow_up(current, base, name, current.get("lang") or review.language)
+            if llm_text:
+                reply = self._first_passing(key, state, current, [llm_text], name)
+                if current.get("text") == llm_text:
+                    return reply
             return self._another(state, current, review)
         if name in ("english", "french"):
-            return self._translate(key, state, current, review, "en" if name == "english" else "fr")
+            target = "en" if name == "english" else "fr"
+            llm_text = await self._llm_follow_up(current, current.get("text") or current["draft"],
+                                                 name, target)
+            return self._translate(key, state, current, review, target, first=llm_text)
         base = current.get("text")
         if not base:
             return self._say(state, "need_version", "message")
@@ -287,12 +296,14 @@ class Coach:
         return CoachReply(f"{head}\n\n{rewrite.text}", kind="rewrite", language=ui)
 
     def _translate(self, key: ConversationKey, state: dict[str, Any], current: dict[str, Any],
-                   review: Review, target: str) -> CoachReply:
+                   review: Review, target: str, first: str | None = None) -> CoachReply:
+        """The version in the other language: the LLM's translation when there is one,
+        else the rewrite templates of that language for the same findings."""
         ui = state["lang"]
         if _language_of(current.get("text") or current["draft"], review.language) == target:
             return CoachReply(say("already_language", ui, language=language_name(target, ui)),
                               kind="message", language=ui)
-        candidates = [r.text for r in _rewrites_in(current, review, target)]
+        candidates = ([first] if first else []) + [r.text for r in _rewrites_in(current, review, target)]
         candidates = [c for c in candidates if detect_language(c) == target]
         if not candidates:
             return CoachReply(say("cannot_translate", ui, language=language_name(target, ui)),
@@ -301,8 +312,8 @@ class Coach:
         return self._first_passing(key, state, current, candidates, how, lang=target)
 
     async def _llm_follow_up(self, current: dict[str, Any], text: str, how: str, lang: str) -> str | None:
-        """With an LLM configured and a client that offers follow-ups, ask it first;
-        offline tables remain the fallback, and its answer is re-reviewed like any other."""
+        """With an LLM configured, ask it first, with the conversation so far; offline
+        tables remain the fallback, and its answer is re-reviewed like any other."""
         settings = self.reviewer.settings
         if not (self.reviewer.use_llm() and settings.llm_configured):
             return None
@@ -310,14 +321,13 @@ class Coach:
             from bot.review import llm
         except ImportError:
             return None
-        follow_up = getattr(llm.LLMReviewer, "follow_up", None)
-        if follow_up is None:
-            return None
         try:
             client = self.reviewer._llm or llm.LLMReviewer(settings)
             self.reviewer._llm = client
             answer = await client.follow_up(text, instruction=how, lang=lang,
-                                            context=current.get("context"))
+                                            context=current.get("context"),
+                                            history=current.get("versions") or [],
+                                            draft=current.get("draft"))
         except Exception as exc:  # the offline follow-up answers instead
             log.warning("LLM follow-up failed (%s); using the offline tables", type(exc).__name__)
             return None

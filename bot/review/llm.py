@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import ssl
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -24,9 +26,17 @@ from urllib.parse import urlsplit
 
 import openai
 
+from bot.review import llm_followup
 from bot.review.engine import review_offline
 from bot.review.llm_merge import merge
-from bot.review.llm_prompts import PromptError, Prompts, load_prompts, messages, repair_message
+from bot.review.llm_prompts import (
+    PromptError,
+    Prompts,
+    load_followup_prompts,
+    load_prompts,
+    messages,
+    repair_message,
+)
 from bot.review.llm_schema import LLMReview, OutputError, parse_review, response_schema
 from bot.review.llm_transport import (
     Backoff,
@@ -40,6 +50,7 @@ from bot.review.models import Review, ReviewRequest
 if TYPE_CHECKING:
     from bot.config import Settings
 
+log = logging.getLogger(__name__)
 FORMAT_MODES = ("json_schema", "json_object", "none")
 # What each endpoint accepts, learnt from its 400s; shared by every reviewer in the process.
 _endpoint_mode: dict[str, str] = {}
@@ -108,6 +119,46 @@ class LLMReviewer:
         self._cache_put(key, review)
         return review
 
+    async def follow_up(self, text: str, *, instruction: str, lang: str, context: str | None,
+                        history: Sequence[dict[str, Any]] | None = None,
+                        draft: str | None = None) -> str | None:
+        """A new version of `text` as the instruction asks (see `llm_followup`), in one call.
+
+        `history` is the conversation's earlier versions ({"how", "text"}, oldest
+        first). None when no endpoint is configured or anything fails: the coach
+        then uses its offline transformations. Never raises.
+        """
+        if not self.settings.llm_configured:
+            return None
+        started = time.monotonic()
+        deadline_at = started + self.cfg.deadline
+        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        try:
+            prompts = load_followup_prompts(self.cfg.prompts_dir)
+            chat = llm_followup.messages(prompts, self.settings.profile, text=text,
+                                         instruction=instruction, lang=lang, draft=draft,
+                                         context=context, history=history)
+            client, slots = self._for_this_loop()
+            async with asyncio.timeout(max(0.0, deadline_at - time.monotonic())), slots:
+                content, _, _ = await self._complete_json(
+                    client, lambda mode: chat, "followup", llm_followup.response_schema(),
+                    deadline_at, usage)
+            answer = llm_followup.parse_answer(content, current=text, instruction=instruction,
+                                               lang=lang,
+                                               max_chars=self.settings.review.max_draft_chars)
+        except Exception as exc:  # the offline follow-up answers instead
+            if isinstance(exc, OutputError | PromptError):
+                why = str(exc)
+            else:
+                note = failure_note(exc, model=self.cfg.model, host=self.host, timeout=self.cfg.timeout,
+                                    deadline=self.cfg.deadline, secret=self.settings.llm_api_key)
+                why = note.removeprefix("LLM review unavailable: ").split(". The offline")[0]
+            log.warning("LLM follow-up '%s' not used (%s); offline follow-up instead", instruction, why)
+            return None
+        log.info("LLM follow-up '%s' in %.2f s, %d tokens", instruction,
+                 time.monotonic() - started, usage["total_tokens"])
+        return answer
+
     # -- one review, one call (two with a repair) ----------------------------
 
     async def _ask(self, prompts: Prompts, request: ReviewRequest, offline: Review,
@@ -115,32 +166,46 @@ class LLMReviewer:
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         client, slots = self._for_this_loop()
         async with slots:
-            mode = self._mode()
-            while True:
-                chat = messages(prompts, request, offline, with_format=mode != "json_schema")
-                try:
-                    content = await self._complete(client, chat, mode, deadline_at, usage)
-                    break
-                except openai.APIStatusError as exc:
-                    if self.cfg.json_mode != "auto" or mode == FORMAT_MODES[-1] \
-                            or not about_response_format(exc):
-                        raise
-                    mode = FORMAT_MODES[FORMAT_MODES.index(mode) + 1]
-                    _endpoint_mode[self._endpoint_id()] = mode
+            content, chat, mode = await self._complete_json(
+                client, lambda mode: messages(prompts, request, offline,
+                                              with_format=mode != "json_schema"),
+                "review", response_schema(), deadline_at, usage)
             try:
                 return parse_review(content), usage
             except OutputError as first:
                 chat += [{"role": "assistant", "content": content or ""},
                          repair_message(prompts, str(first))]
-                content = await self._complete(client, chat, mode, deadline_at, usage)
+                content = await self._complete(client, chat, mode, deadline_at, usage,
+                                               "review", response_schema())
                 try:
                     return parse_review(content), usage
                 except OutputError as second:
                     raise LLMFailure(f"the model's answer was not a valid review, even after "
                                      f"a repair request ({second})") from None
 
+    async def _complete_json(
+        self, client: openai.AsyncOpenAI, build: Callable[[str], list[dict[str, str]]],
+        name: str, schema: dict[str, Any], deadline_at: float, usage: dict[str, int],
+    ) -> tuple[str | None, list[dict[str, str]], str]:
+        """One completion in the best JSON mode the endpoint takes, stepping down on its 400s.
+
+        Returns the content, the messages sent (built for the mode) and the mode.
+        """
+        mode = self._mode()
+        while True:
+            chat = build(mode)
+            try:
+                return await self._complete(client, chat, mode, deadline_at, usage, name, schema), chat, mode
+            except openai.APIStatusError as exc:
+                if self.cfg.json_mode != "auto" or mode == FORMAT_MODES[-1] \
+                        or not about_response_format(exc):
+                    raise
+                mode = FORMAT_MODES[FORMAT_MODES.index(mode) + 1]
+                _endpoint_mode[self._endpoint_id()] = mode
+
     async def _complete(self, client: openai.AsyncOpenAI, chat: list[dict[str, str]], mode: str,
-                        deadline_at: float, usage: dict[str, int]) -> str | None:
+                        deadline_at: float, usage: dict[str, int], name: str,
+                        schema: dict[str, Any]) -> str | None:
         kwargs: dict[str, Any] = {
             "model": self.cfg.model,
             "messages": chat,
@@ -153,7 +218,7 @@ class LLMReviewer:
         if mode == "json_schema":
             kwargs["extra_body"] = {"response_format": {
                 "type": "json_schema",
-                "json_schema": {"name": "review", "strict": True, "schema": response_schema()},
+                "json_schema": {"name": name, "strict": True, "schema": schema},
             }}
         elif mode == "json_object":
             kwargs["extra_body"] = {"response_format": {"type": "json_object"}}
@@ -168,7 +233,7 @@ class LLMReviewer:
             raise LLMFailure("the endpoint answered with no choices")
         message = completion.choices[0].message
         if getattr(message, "refusal", None):
-            raise LLMFailure(f"the model declined to review ({message.refusal[:200]})")
+            raise LLMFailure(f"the model declined to answer ({message.refusal[:200]})")
         return message.content
 
     # -- plumbing -------------------------------------------------------------

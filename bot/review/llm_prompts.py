@@ -15,12 +15,15 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from bot.review.models import Review, ReviewRequest
+from bot.review.models import BrandProfile, Review, ReviewRequest
 from bot.review.platforms import spec
 
 # The repository's prompts/ folder (the package is installed editable from it).
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 FILES = ("VERSION", "review.system.md", "review.user.md", "repair.md", "output_format.md", "brand.md")
+# Follow-ups in a coaching conversation; read apart, so a prompts_dir made for
+# reviews alone keeps working (follow-ups then fall back to offline).
+FOLLOWUP_FILES = ("VERSION", "followup.system.md", "followup.user.md", "brand.md")
 
 
 class PromptError(Exception):
@@ -37,11 +40,19 @@ class Prompts:
     brand: Template
 
 
-@lru_cache(maxsize=8)
-def load_prompts(folder: str = "") -> Prompts:
+@dataclass(frozen=True)
+class FollowUpPrompts:
+    version: str
+    system: Template
+    user: Template
+    brand: Template
+
+
+def _read(folder: str, names: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """The files' texts and the prompts' version; PromptError says which file is wrong."""
     base = Path(folder).expanduser() if folder else DEFAULT_PROMPTS_DIR
     texts: dict[str, str] = {}
-    for name in FILES:
+    for name in names:
         try:
             texts[name] = (base / name).read_text(encoding="utf-8")
         except OSError as exc:
@@ -52,12 +63,29 @@ def load_prompts(folder: str = "") -> Prompts:
     version = texts["VERSION"].strip()
     if not version:
         raise PromptError(f"{base / 'VERSION'} is empty; write the prompts' version in it")
+    return texts, version
+
+
+@lru_cache(maxsize=8)
+def load_prompts(folder: str = "") -> Prompts:
+    texts, version = _read(folder, FILES)
     return Prompts(
         version=version,
         system=Template(texts["review.system.md"]),
         user=Template(texts["review.user.md"]),
         repair=Template(texts["repair.md"]),
         output_format=texts["output_format.md"].strip(),
+        brand=Template(texts["brand.md"].strip()),
+    )
+
+
+@lru_cache(maxsize=8)
+def load_followup_prompts(folder: str = "") -> FollowUpPrompts:
+    texts, version = _read(folder, FOLLOWUP_FILES)
+    return FollowUpPrompts(
+        version=version,
+        system=Template(texts["followup.system.md"]),
+        user=Template(texts["followup.user.md"]),
         brand=Template(texts["brand.md"].strip()),
     )
 
@@ -69,8 +97,12 @@ def as_data(value: Any) -> str:
 
 
 def _brand(prompts: Prompts, request: ReviewRequest) -> str:
-    p = request.profile
-    return prompts.brand.safe_substitute(
+    return brand_text(prompts.brand, request.profile)
+
+
+def brand_text(template: Template, p: BrandProfile) -> str:
+    """The brand profile in the words of prompts/brand.md."""
+    return template.safe_substitute(
         name=p.name or "(not set)",
         voice=p.voice,
         address="as in the draft" if p.address == "auto" else p.address,
