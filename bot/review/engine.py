@@ -63,7 +63,6 @@ class Analysis:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     signals: set[str] = field(default_factory=set)  # unscored cues, e.g. a private channel
-    facts: bool = False
 
 
 _WORDS = re.compile(r"[a-z]+'?")
@@ -234,7 +233,6 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
                 else:
                     analysis.signals.add(s.kind)
         kinds = {s.kind for s in analysis.strengths} | analysis.signals
-        analysis.facts = "facts" in kinds
         rules = pack.rules + extra_rules(request.profile.extra_rules, language)
         # Absence rules last: they may give way to what the other rules found.
         for rule in sorted(rules, key=lambda r: r.check == "absence"):

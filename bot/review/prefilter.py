@@ -163,10 +163,3 @@ def union_of_prefixes(patterns: tuple[re.Pattern[str], ...]) -> frozenset[str] |
             return None
         out |= found
     return frozenset(out)
-
-
-def may_match(prefix_set: frozenset[str] | None, text_starts: frozenset[str]) -> bool:
-    if prefix_set is None:
-        return True
-    return not prefix_set.isdisjoint(text_starts)
-

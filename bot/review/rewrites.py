@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.datafiles import load_yaml
-from bot.review.models import SEVERITY_ORDER, Review, ReviewRequest, Rewrite
+from bot.review.models import Review, ReviewRequest, Rewrite
 from bot.review.packs import Pack
 from bot.review.platforms import fits
 from bot.review.text import fold, placeholders
@@ -263,10 +263,3 @@ def _context_has(request: ReviewRequest, pack: Pack, flag: str) -> bool:
         return False
     text = fold(request.context).text
     return any(p.search(text) for p in pack.context.get(flag, ()))
-
-
-def most_severe(review: Review) -> str | None:
-    """The category of the most severe finding, for callers that name the main risk."""
-    if not review.findings:
-        return None
-    return max(review.findings, key=lambda f: SEVERITY_ORDER[f.severity]).category
