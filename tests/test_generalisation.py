@@ -37,6 +37,20 @@ SAFE = [
  ("Nous comprenons votre inquiétude. Ce produit respecte toutes les normes européennes ; la fiche détaillée est ici : https://exemple.fr/fiche", "Vos produits sont dangereux ?"),
  ("Bonjour, le magasin est ouvert de 9h à 19h du lundi au samedi. Bonne journée !", "Horaires du magasin svp"),
  ("Pas de souci, on s'en occupe ! Tu peux nous envoyer ton numéro de commande en MP ?", "J'ai besoin de changer mon adresse de livraison"),
+    ("Bonjour ! Pour supprimer votre compte, allez dans Paramètres > Compte > Supprimer. N'hésitez pas si besoin 😊", 'Comment je supprime mon compte ?'),
+    ('Hi! You can delete your account anytime from Settings > Privacy. Let us know if you need a hand.', 'How do I delete my account?'),
+    ("To remove a saved card, open Wallet and tap Remove. Happy to help if it doesn't work!", 'How do I remove my card from the app?'),
+    ('Vous pouvez retirer votre commande en magasin dès demain 10h.', 'Je peux récupérer ma commande quand ?'),
+    ("Nous avons supprimé les frais de livraison sur votre commande, désolés pour l'attente !", 'Livraison en retard'),
+    ("We've removed the duplicate charge and we're sorry for the hassle.", 'You charged me twice'),
+    ("Bravo à toute l'équipe pour ce lancement, et merci à vous pour vos messages !", None),
+    ("Hello Marc ! Tu as tout à fait raison, on corrige ça dès aujourd'hui. Merci 🙏", 'Votre site affiche le mauvais prix'),
+    ('Nos pensées vont aux victimes des inondations. Nos équipes sur place accueillent gratuitement ceux qui en ont besoin.', None),
+    ('Sorry for the wait! Our team is checking your ticket #4821 now and will reply within 2 hours.', 'Still no answer to my ticket'),
+    ('Thanks for your patience, Dana — your replacement ships today with express delivery.', 'Where is my replacement??'),
+    ('Absolutely, and thank you for asking! Our vegan range is labelled with a green leaf in store.', 'Do you have vegan options?'),
+    ("C'est noté, merci ! Nous transmettons votre idée à l'équipe produit.", 'Vous devriez vendre des gourdes'),
+    ('Merci pour votre signalement : la vidéo frauduleuse utilisant notre logo a été signalée à la plateforme.', 'Attention, un faux compte utilise votre logo'),
 ]
 
 # (draft, customer's message, expected verdict, categories that must be raised)
@@ -89,6 +103,16 @@ RISKY = [
  ("ON VOUS A DÉJÀ RÉPONDU EN MP !!!", "Toujours aucune réponse de votre part", "block", {"aggressive_tone"}),
  ("Donnez-nous votre adresse postale et votre numéro de client ici.", "Colis perdu", "revise", {"personal_data"}),
  ("Mdr t'as cru que c'était gratuit ?", "Pourquoi je dois payer la livraison ?", "block", {"insult"}),
+    ("Si vous n'êtes pas content, allez voir ailleurs.", 'Service client injoignable', 'block', {'insult'}),
+    ('Ok boomer.', 'Your new app is confusing for older people', 'block', {'insult'}),
+    ("Les personnes âgées ont du mal avec la technologie, c'est normal.", 'Votre appli est incompréhensible', 'block', {'discrimination'}),
+    ("Nous nous réservons le droit d'engager des poursuites.", 'Vos pratiques sont honteuses', 'block', {'legal_threat'}),
+    ('RIP to the legend 🕊️ Use code RIP20 for 20% off his favourite sneakers.', None, 'block', {'sensitive_topic'}),
+    ("Tell us your email address in the comments and we'll look into it.", 'My order was cancelled without notice', 'revise', {'personal_data'}),
+    ('Merci de votre message ! Pouvez-vous nous communiquer votre numéro de téléphone en réponse à ce tweet ?', 'Mon forfait ne marche plus', 'revise', {'personal_data'}),
+    ('Bonjour, ton colis est en route, vous le recevrez demain.', None, 'revise', {'address_form'}),
+    ('Honestly, some customers just love to complain.', 'Your store was dirty', 'block', {'condescension'}),
+    ('Nous avons masqué votre avis car il ne respecte pas nos règles.', 'Avis 1 étoile : produit cassé', 'block', {'censorship'}),
 ]
 
 
