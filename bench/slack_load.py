@@ -20,10 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +31,15 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.slack_api_server import SIGNING_SECRET, SignedSender, SlackAPIServer  # noqa: E402
+from tests.slack_api_server import (  # noqa: E402
+    SIGNING_SECRET,
+    SignedSender,
+    SlackAPIServer,
+    free_port,
+    serve_slack,
+    stop,
+    wait_listening,
+)
 
 DRAFTS = (
     "Please delete the photo and DM us.",
@@ -44,12 +49,6 @@ DRAFTS = (
     "The delay was caused by the airport, not us.",
     "Merci pour votre message ! Nous regardons votre commande dès maintenant.",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -69,33 +68,17 @@ def _is_reviewing_ack(body: str) -> bool:
     return data.get("response_type") == "ephemeral" and "…" in str(data.get("text", ""))
 
 
-async def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise SystemExit(f"the app exited at start-up:\n{err}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise SystemExit("the app did not start listening in time")
-
-
 async def run(n: int, target_ms: float, answer_timeout: float) -> int:
     api = await SlackAPIServer().start()
-    port = _free_port()
+    port = free_port()
     data_dir = tempfile.mkdtemp(prefix="cm-coach-bench-")
-    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "CM_COACH_SLACK_API_URL": api.api_url, "CM_COACH_SLACK_HOST": "127.0.0.1",
-           "CM_COACH_STORE_DATA_DIR": data_dir, "CM_COACH_REVIEW_ENGINE": "offline"}
-    env.pop("CM_COACH_CONFIG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "slack", "--http", "--port", str(port)],
-                            cwd=data_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = serve_slack(api.api_url, data_dir, "--http", "--port", str(port), SLACK_BOT_TOKEN="xoxb-bench",
+                       SLACK_SIGNING_SECRET=SIGNING_SECRET, CM_COACH_SLACK_HOST="127.0.0.1")
     try:
-        await _wait_listening(port, proc)
+        try:
+            await wait_listening(port, proc, timeout=30.0)
+        except RuntimeError as exc:
+            raise SystemExit(str(exc)) from None
         url = f"http://127.0.0.1:{port}/slack/events"
         connector = TCPConnector(limit=0)  # every command on its own connection, all at once
         async with ClientSession(connector=connector, timeout=ClientTimeout(total=30)) as session:
@@ -126,11 +109,7 @@ async def run(n: int, target_ms: float, answer_timeout: float) -> int:
             elapsed = time.monotonic() - started
             await api.settle(0.5)  # a second answer would arrive now
     finally:
-        proc.terminate()
-        try:
-            proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        await stop(proc)
         await api.stop()
 
     acked = [r for r in results if r[1] == 200 and _is_reviewing_ack(r[3])]

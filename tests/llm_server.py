@@ -227,3 +227,14 @@ def llm_server() -> Any:
     """A started LLMServer, stopped after the test."""
     with LLMServer() as server:
         yield server
+
+
+# Every variable that may point the client at an LLM or give it a key.
+LLM_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CM_COACH_LLM_BASE_URL", "CM_COACH_LLM_API_KEY")
+
+
+def only_key(monkeypatch: pytest.MonkeyPatch, variable: str, key: str) -> None:
+    """No LLM setting from the environment the tests run in, but this one key."""
+    for name in LLM_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, key)

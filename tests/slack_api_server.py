@@ -2,7 +2,8 @@
 spirit of bolt-python's tests/mock_web_api_server: it answers the methods the
 app calls, records every call (method, parameters, whether a bot token came
 with it) and every post to a response_url, so tests assert on what the app
-sent. Also a client that signs requests to the app the way Slack does.
+sent. Also a client that signs requests to the app the way Slack does, and
+`cm-coach serve slack` run in its own process against the server.
 """
 
 from __future__ import annotations
@@ -10,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -304,3 +310,52 @@ class ThreadedSlackAPI:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
+
+
+# -- `cm-coach serve slack` in its own process ------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_slack(api_url: str, data_dir: str | Path, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    """`cm-coach serve slack ARGS` against the local Web API, offline engine, data
+    (and working directory) in data_dir, with no config file from elsewhere;
+    env adds the tokens and any other variable. stderr is kept for the caller."""
+    environ = {**os.environ, "CM_COACH_SLACK_API_URL": api_url, "CM_COACH_STORE_DATA_DIR": str(data_dir),
+               "CM_COACH_REVIEW_ENGINE": "offline", **env}
+    environ.pop("CM_COACH_CONFIG", None)
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "slack", *args], env=environ,
+                            cwd=data_dir, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+
+
+async def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Until the app accepts connections on 127.0.0.1:port; RuntimeError (with
+    its stderr) if it exits first or takes longer than timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise RuntimeError(f"serve exited at start-up:\n{err}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError("serve did not start listening in time")
+
+
+async def stop(proc: subprocess.Popen[bytes]) -> bytes:
+    """SIGTERM, then wait without blocking the loop (the local Slack must answer
+    the goodbye); its stderr."""
+    proc.terminate()
+    try:
+        _, err = await asyncio.to_thread(proc.communicate, timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = await asyncio.to_thread(proc.communicate)
+    return err

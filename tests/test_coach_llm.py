@@ -17,7 +17,15 @@ import time
 from typing import Any
 
 import pytest
-from llm_server import LLMServer, Reply, chat_completion, error_body, llm_server, valid_review
+from llm_server import (
+    LLMServer,
+    Reply,
+    chat_completion,
+    error_body,
+    llm_server,
+    only_key,
+    valid_review,
+)
 
 from bot.coach import Coach, CoachReply, ConversationKey, followups
 from bot.config import LLMSection, Settings
@@ -46,10 +54,7 @@ STILL_DELETES = "Toutes nos excuses pour ce siège. Merci de supprimer la photo.
 
 @pytest.fixture(autouse=True)
 def _llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CM_COACH_LLM_BASE_URL",
-                "CM_COACH_LLM_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("CM_COACH_LLM_API_KEY", KEY)
+    only_key(monkeypatch, "CM_COACH_LLM_API_KEY", KEY)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from llm_server import LLMServer, chat_completion, error_body, llm_server
+from llm_server import LLMServer, chat_completion, error_body, llm_server, only_key
 
 from bot.config import LLMSection, ReviewSection, Settings
 from bot.review.doctor import run
@@ -22,10 +22,7 @@ KEY = "sk-doctor-test-key-5678"
 
 @pytest.fixture(autouse=True)
 def _llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CM_COACH_LLM_BASE_URL",
-                "CM_COACH_LLM_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    only_key(monkeypatch, "OPENAI_API_KEY", KEY)
 
 
 def doctor(base_url: str, model: str = "test-model", engine: str = "auto") -> tuple[int, str]:

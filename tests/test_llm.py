@@ -17,7 +17,15 @@ from typing import Any
 
 import openai
 import pytest
-from llm_server import LLMServer, Reply, chat_completion, error_body, llm_server, valid_review
+from llm_server import (
+    LLMServer,
+    Reply,
+    chat_completion,
+    error_body,
+    llm_server,
+    only_key,
+    valid_review,
+)
 
 from bot.config import LLMSection, Settings
 from bot.review.engine import review_offline
@@ -39,10 +47,7 @@ DELETION = "Merci de supprimer votre photo et de nous écrire en MP."
 
 @pytest.fixture(autouse=True)
 def _llm_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CM_COACH_LLM_BASE_URL",
-                "CM_COACH_LLM_API_KEY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("CM_COACH_LLM_API_KEY", KEY)
+    only_key(monkeypatch, "CM_COACH_LLM_API_KEY", KEY)
 
 
 def reviewer(server: LLMServer, **llm: Any) -> Reviewer:

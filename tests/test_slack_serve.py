@@ -3,18 +3,21 @@ command serving HTTP mode against the Slack Web API server on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from tests.slack_api_server import SIGNING_SECRET, SignedSender, SlackAPIServer, ThreadedSlackAPI
+from tests.slack_api_server import (
+    SIGNING_SECRET,
+    SignedSender,
+    SlackAPIServer,
+    ThreadedSlackAPI,
+    free_port,
+    serve_slack,
+    stop,
+    wait_listening,
+)
 
 SECRET_BOT_TOKEN = "xoxb-1234-5678-secretvalue"
 SECRET_APP_TOKEN = "xapp-1-A0APP-1234-secretvalue"
@@ -64,12 +67,17 @@ def test_a_missing_or_malformed_setting_stops_start_up_with_what_to_do(
     assert "secretvalue" not in err
 
 
+def _socket_mode_against(env: pytest.MonkeyPatch, api_url: str) -> None:
+    """Well-formed tokens for Socket Mode, and the Web API at api_url."""
+    env.setenv("CM_COACH_SLACK_API_URL", api_url)
+    env.setenv("SLACK_BOT_TOKEN", SECRET_BOT_TOKEN)
+    env.setenv("SLACK_APP_TOKEN", SECRET_APP_TOKEN)
+
+
 def test_a_token_slack_refuses_stops_start_up(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with ThreadedSlackAPI() as api:
         api.errors["auth.test"] = "invalid_auth"
-        env.setenv("CM_COACH_SLACK_API_URL", api.api_url)
-        env.setenv("SLACK_BOT_TOKEN", SECRET_BOT_TOKEN)
-        env.setenv("SLACK_APP_TOKEN", SECRET_APP_TOKEN)
+        _socket_mode_against(env, api.api_url)
         code, err = _serve(capsys)
     assert code == 2
     assert "Slack refused SLACK_BOT_TOKEN (invalid_auth)" in err and "secretvalue" not in err
@@ -80,9 +88,7 @@ def test_an_app_token_slack_refuses_stops_socket_mode(env: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     with ThreadedSlackAPI() as api:
         api.errors["apps.connections.open"] = "invalid_auth"
-        env.setenv("CM_COACH_SLACK_API_URL", api.api_url)
-        env.setenv("SLACK_BOT_TOKEN", SECRET_BOT_TOKEN)
-        env.setenv("SLACK_APP_TOKEN", SECRET_APP_TOKEN)
+        _socket_mode_against(env, api.api_url)
         code, err = _serve(capsys)
     assert code == 2
     assert "Slack refused SLACK_APP_TOKEN (invalid_auth)" in err and "connections:write" in err
@@ -91,55 +97,18 @@ def test_an_app_token_slack_refuses_stops_socket_mode(env: pytest.MonkeyPatch,
 
 
 def test_an_unreachable_slack_api_stops_start_up(env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    env.setenv("CM_COACH_SLACK_API_URL", f"http://127.0.0.1:{_free_port()}/api/")
-    env.setenv("SLACK_BOT_TOKEN", SECRET_BOT_TOKEN)
-    env.setenv("SLACK_APP_TOKEN", SECRET_APP_TOKEN)
+    _socket_mode_against(env, f"http://127.0.0.1:{free_port()}/api/")
     code, err = _serve(capsys)
     assert code == 2 and "cannot reach the Slack Web API" in err and "slack.api_url" in err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"serve exited early: {proc.stderr.read().decode() if proc.stderr else ''}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.05)
-    raise AssertionError("serve did not start listening")
-
-
-async def _stop(proc: subprocess.Popen[bytes]) -> bytes:
-    """SIGTERM, then wait without blocking the loop (the local Slack must answer the goodbye)."""
-    proc.terminate()
-    try:
-        _, err = await asyncio.to_thread(proc.communicate, timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = await asyncio.to_thread(proc.communicate)
-    return err
-
-
 async def test_serve_in_http_mode_answers_a_signed_review(tmp_path: Path) -> None:
     api = await SlackAPIServer().start()
-    port = _free_port()
-    environ = {**os.environ, "SLACK_BOT_TOKEN": SECRET_BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-               "CM_COACH_SLACK_API_URL": api.api_url, "CM_COACH_SLACK_HOST": "127.0.0.1",
-               "CM_COACH_STORE_DATA_DIR": str(tmp_path), "CM_COACH_REVIEW_ENGINE": "offline"}
-    environ.pop("CM_COACH_CONFIG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "slack", "--http", "--port", str(port)],
-                            env=environ, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    port = free_port()
+    proc = serve_slack(api.api_url, tmp_path, "--http", "--port", str(port), SLACK_BOT_TOKEN=SECRET_BOT_TOKEN,
+                       SLACK_SIGNING_SECRET=SIGNING_SECRET, CM_COACH_SLACK_HOST="127.0.0.1")
     try:
-        await _wait_listening(port, proc)
+        await wait_listening(port, proc)
         async with SignedSender(f"http://127.0.0.1:{port}/slack/events") as slack:
             reply = await slack.command("Please delete the photo and DM us.", response_url=api.response_url("cli"))
             assert reply.status == 200 and "Reviewing" in reply.json()["text"]
@@ -149,7 +118,7 @@ async def test_serve_in_http_mode_answers_a_signed_review(tmp_path: Path) -> Non
         assert posted[0].body["blocks"][0]["text"]["text"].startswith("Do not post")
         assert api.calls_to("auth.test")
     finally:
-        err = await _stop(proc)
+        err = await stop(proc)
         await api.stop()
     text = err.decode()
     assert proc.returncode == 0, text  # SIGTERM is a clean stop
@@ -159,12 +128,7 @@ async def test_serve_in_http_mode_answers_a_signed_review(tmp_path: Path) -> Non
 
 async def test_serve_in_socket_mode_answers_a_review(tmp_path: Path) -> None:
     api = await SlackAPIServer().start()
-    environ = {**os.environ, "SLACK_BOT_TOKEN": SECRET_BOT_TOKEN, "SLACK_APP_TOKEN": SECRET_APP_TOKEN,
-               "CM_COACH_SLACK_API_URL": api.api_url, "CM_COACH_STORE_DATA_DIR": str(tmp_path),
-               "CM_COACH_REVIEW_ENGINE": "offline"}
-    environ.pop("CM_COACH_CONFIG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "slack"], env=environ, cwd=tmp_path,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    proc = serve_slack(api.api_url, tmp_path, SLACK_BOT_TOKEN=SECRET_BOT_TOKEN, SLACK_APP_TOKEN=SECRET_APP_TOKEN)
     try:
         await api.wait_for(lambda: api.sockets, timeout=20)
         command = {"team_id": "T0TEST", "channel_id": "C0TEAM", "user_id": "U0ALICE", "command": "/review",
@@ -178,7 +142,7 @@ async def test_serve_in_socket_mode_answers_a_review(tmp_path: Path) -> None:
         # apps.connections.open was asked with the app-level token; the review went through response_url.
         assert {c.token_kind for c in api.calls_to("apps.connections.open")} == {"xapp"}
     finally:
-        err = await _stop(proc)
+        err = await stop(proc)
         await api.stop()
     assert "Socket Mode connected" in err.decode()
     assert proc.returncode == 0

@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.coach import followups, teaching
 from bot.coach.intents import FOLLOW_UPS, Intent, confirmation, parse, rule_named
+from bot.coach.stats import UserStats, user_stats
 from bot.coach.texts import (
     category_name,
     has_message,
@@ -35,6 +36,8 @@ from bot.store import Storage
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
+# Kinds of stored reviews that count in a user's figures: what they wrote themselves.
+OWN_KINDS = ("draft", "drill")
 # How many candidate versions a follow-up may re-review before giving up.
 MAX_CANDIDATES = 8
 TRANSFORMS: dict[str, Callable[[str, str], list[str]]] = {
@@ -118,7 +121,7 @@ class Coach:
         if name == "help":
             return self._say(state, "help", "help")
         if name == "stats":
-            body = teaching.stats(self._own_reviews(key), self.store.drill_progress(key), state["lang"])
+            body = teaching.stats_text(self.stats(key), state["lang"])
             return CoachReply(body, kind="stats", language=state["lang"])
         if name == "forget":
             state["confirm"] = "forget"
@@ -204,9 +207,11 @@ class Coach:
                                     platform=current.get("platform"))
         return self._review_reply(state, review, say("review_intro_context", state["lang"]), hint=False)
 
-    def _own_reviews(self, key: ConversationKey) -> list[dict[str, Any]]:
-        """The user's own drafts and drill answers (re-checks with context excluded)."""
-        return [r for r in self.store.reviews(key) if r["kind"] in ("draft", "drill")]
+    def stats(self, key: ConversationKey) -> UserStats:
+        """The user's figures, for every front end: their own drafts and drill
+        answers (not re-checks with context, nor teammates' messages they had reviewed)."""
+        own = [r for r in self.store.reviews(key) if r["kind"] in OWN_KINDS]
+        return user_stats(own, self.store.drill_progress(key))
 
     # -- follow-ups on the last review -------------------------------------
 

@@ -2,28 +2,25 @@
 
 Lessons and cases live in data/lessons.yml and data/drills.yml, grounded in
 the 2019 article on brands' community managers (shared/seed). This module
-loads them and turns reviews into scores and stats; it does no I/O beyond
-reading those files once.
+loads them, scores drill answers and words a user's figures (stats.py); it
+does no I/O beyond reading those files once.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from bot.coach.stats import TREND_MIN, Trend, UserStats
 from bot.coach.texts import category_name, rule_name, say
 from bot.datafiles import load_yaml
 from bot.review.models import GOLDEN_RULES, Review
 from bot.review.text import fold
 
 DATA = Path(__file__).parent / "data"
-# Reviews needed before a trend means anything (two halves of two).
-TREND_MIN = 4
-TREND_DELTA = 0.5
 VERDICT_CAP = {"post": 100, "revise": 70, "block": 40}
 
 
@@ -122,46 +119,28 @@ def _num(value: float, lang: str) -> str:
     return text.replace(".", ",") if lang == "fr" else text
 
 
-def stats(reviews: list[dict[str, Any]], progress: dict[str, dict[str, Any]], lang: str) -> str:
-    """What the user's reviews say: counts, frequent risks, averages, trend."""
-    if not reviews and not progress:
+def stats_text(figures: UserStats, lang: str) -> str:
+    """The DM `stats` reply: counts, frequent risks, averages, trend, drills."""
+    if not figures.reviews and not figures.drills:
         return say("stats_empty", lang)
-    verdicts = Counter(r["verdict"] for r in reviews)
-    lines = [say("stats_head", lang, count=len(reviews), post=verdicts["post"],
-                 revise=verdicts["revise"], block=verdicts["block"])]
-    risks = Counter(c for r in reviews for c in set(r["categories"]))
-    if risks:
-        top = ", ".join(f"{category_name(c, lang)} ({n})" for c, n in risks.most_common(3))
+    lines = [say("stats_head", lang, count=figures.reviews, post=figures.verdict_count("post"),
+                 revise=figures.verdict_count("revise"), block=figures.verdict_count("block"))]
+    if figures.top_risks:
+        top = ", ".join(f"{category_name(c, lang)} ({n})" for c, n in figures.top_risks)
         lines.append(say("stats_risks", lang, risks=top))
-    elif reviews:
+    elif figures.reviews:
         lines.append(say("stats_no_risks", lang))
-    if reviews:
-        averages = {
-            rule: mean(r["scores"].get(rule, 0) for r in reviews) for rule in GOLDEN_RULES
-        }
-        lines.append(say("stats_scores", lang, scores=scores_line(averages, lang)))
-        lines.append(_trend(reviews, lang))
-    if progress:
-        done = ", ".join(
-            f"{(case(cid).brand if case(cid) else cid)} {p['best_score']}/100" for cid, p in progress.items()
-        )
-        lines.append(say("stats_drills", lang, done=len(progress), total=len(cases()), scores=done))
+    if figures.reviews:
+        lines.append(say("stats_scores", lang, scores=scores_line(figures.rule_averages, lang)))
+        lines.append(_trend_text(figures.trend, lang))
+    if figures.drills:
+        done = ", ".join(f"{(case(cid).brand if case(cid) else cid)} {best}/100" for cid, best in figures.drill_best)
+        lines.append(say("stats_drills", lang, done=figures.drills, total=len(cases()), scores=done))
     return "\n".join(lines)
 
 
-def overall(review_row: dict[str, Any]) -> float:
-    return mean(review_row["scores"].get(r, 0) for r in GOLDEN_RULES)
-
-
-def _trend(reviews: list[dict[str, Any]], lang: str) -> str:
-    if len(reviews) < TREND_MIN:
+def _trend_text(trend: Trend | None, lang: str) -> str:
+    if trend is None:
         return say("stats_trend_few", lang, needed=TREND_MIN)
-    half = len(reviews) // 2
-    before = mean(overall(r) for r in reviews[:half])
-    after = mean(overall(r) for r in reviews[-half:])
-    values = {"before": _num(before, lang), "after": _num(after, lang)}
-    if after - before >= TREND_DELTA:
-        return say("stats_trend_up", lang, **values)
-    if before - after >= TREND_DELTA:
-        return say("stats_trend_down", lang, **values)
-    return say("stats_trend_flat", lang, **values)
+    values = {"before": _num(trend.before, lang), "after": _num(trend.after, lang)}
+    return say(f"stats_trend_{trend.direction}", lang, **values)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.coach.stats import UserStats, user_stats
 from bot.render.labels import category_name, colon, label, style_name, ui_language
 from bot.render.labels import score_bar as _bar
 from bot.review.models import (
@@ -468,15 +469,8 @@ def modal_values(view: dict[str, Any]) -> dict[str, str]:
 # -- App Home -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HomeStats:
-    """A user's own figures, as the Home tab shows them."""
-
-    reviews: int = 0
-    verdicts: tuple[tuple[str, int], ...] = ()
-    average_risk: int | None = None
-    top_categories: tuple[str, ...] = ()
-    drills: int = 0
+# The Home tab shows the coach's figures (Coach.stats); it computes none of its own.
+HomeStats = UserStats
 
 
 def home_view(lang: str, profile: BrandProfile, stats: HomeStats | None) -> dict[str, Any]:
@@ -541,27 +535,8 @@ def _stats_text(stats: HomeStats | None, lang: str) -> str:
 
 
 def stats_from_reviews(records: Iterable[dict[str, Any]], drills: int = 0) -> HomeStats:
-    """Figures from the store's review records (verdict, risk, categories)."""
-    rows = list(records)
-    if not rows:
-        return HomeStats(drills=drills)
-    counts = {v: 0 for v in ("post", "revise", "block")}
-    categories: dict[str, int] = {}
-    for row in rows:
-        verdict = str(row.get("verdict", ""))
-        if verdict in counts:
-            counts[verdict] += 1
-        for c in row.get("categories") or ():
-            categories[str(c)] = categories.get(str(c), 0) + 1
-    top = tuple(c for c, _ in sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
-    risks = [int(r["risk"]) for r in rows if isinstance(r.get("risk"), int | float)]
-    return HomeStats(
-        reviews=len(rows),
-        verdicts=tuple((v, n) for v, n in counts.items() if n),
-        average_risk=round(sum(risks) / len(risks)) if risks else None,
-        top_categories=top,
-        drills=drills,
-    )
+    """Figures from the store's review records, as the coach computes them."""
+    return replace(user_stats(records), drills=drills)
 
 
 def score_bar(score: int, width: int = 10) -> str:

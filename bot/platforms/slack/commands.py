@@ -1,0 +1,111 @@
+"""/review and its form: a draft typed after the command is reviewed at once;
+a bare /review opens the form; /review help answers in the ack."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.platforms.slack.core import OWN_DRAFT, SlackBot, error_code, plain_from_slack
+from bot.render import slack as render
+from bot.render.labels import ui_language
+from bot.review.validation import DraftError, check_draft
+
+log = logging.getLogger("cm_coach.slack")
+
+HELP_WORDS = {"help": "en", "aide": "fr", "?": None, "-h": None, "--help": None}
+
+
+class Commands:
+    def __init__(self, bot: SlackBot) -> None:
+        self.bot = bot
+
+    def _help_language(self, word: str, user: str | None) -> str:
+        return HELP_WORDS.get(word) or ui_language(self.bot.known_locale(user))
+
+    # -- /review ---------------------------------------------------------
+
+    async def ack_review(self, ack: Any, command: dict[str, Any]) -> None:
+        text = plain_from_slack(command.get("text")).strip()
+        user = command.get("user_id")
+        if text.lower() in HELP_WORDS:
+            lang = self._help_language(text.lower(), user)
+            await ack(text=render.help_text(lang), blocks=render.help_blocks(lang), response_type="ephemeral")
+        elif not text:
+            await ack()  # the form opens from the lazy listener
+        else:
+            await ack(text=render.reviewing_text(self.bot.draft_language(text, user)), response_type="ephemeral")
+
+    async def run_review(self, command: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        bot = self.bot
+        text = plain_from_slack(command.get("text")).strip()
+        user = command.get("user_id") or ""
+        if text.lower() in HELP_WORDS:
+            return
+        response_url = command.get("response_url")
+        channel = command.get("channel_id")
+        if not text:
+            await self.open_modal(client, command, user)
+            return
+        lang = bot.draft_language(text, user)
+        try:
+            await bot.locale(client, user)
+            fallback, blocks = await bot.review_blocks_for(
+                text, team=context.get("team_id") or "", user=user, kind=OWN_DRAFT, lang_hint=lang)
+            await bot.send_private(client, text=fallback, blocks=blocks, response_url=response_url,
+                                   channel=channel, user=user)
+        except Exception:
+            log.exception("/review could not be answered")
+            await bot.last_resort(client, user, text, lang, response_url, channel)
+
+    async def open_modal(self, client: AsyncWebClient, command: dict[str, Any], user: str) -> None:
+        bot = self.bot
+        lang = ui_language(await bot.locale(client, user))
+        metadata = json.dumps({"url": command.get("response_url"), "channel": command.get("channel_id")})
+        view = render.review_modal(lang, metadata, platform=bot.settings.brand.platform,
+                                   voice=bot.settings.brand.voice)
+        try:
+            await client.views_open(trigger_id=command.get("trigger_id"), view=view)
+        except Exception as exc:
+            log.warning("views.open failed: %s", error_code(exc))
+            await bot.send_private(
+                client, text=render.help_text(lang), blocks=render.help_blocks(lang),
+                response_url=command.get("response_url"), channel=command.get("channel_id"), user=user)
+
+    # -- the form's submission ------------------------------------------
+
+    async def ack_modal(self, ack: Any, view: dict[str, Any]) -> None:
+        values = render.modal_values(view)
+        try:
+            check_draft(values.get(render.INPUT_DRAFT), self.bot.settings.review.max_draft_chars)
+        except DraftError as exc:  # the form stays open with what was typed
+            await ack(response_action="errors", errors={render.INPUT_DRAFT: str(exc)[:150]})
+            return
+        await ack()
+
+    async def run_modal(self, view: dict[str, Any], body: dict[str, Any], client: AsyncWebClient,
+                        context: Any) -> None:
+        bot = self.bot
+        values = render.modal_values(view)
+        user = (body.get("user") or {}).get("id") or ""
+        try:
+            metadata = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            metadata = {}
+        draft = values.get(render.INPUT_DRAFT, "")
+        lang = bot.draft_language(draft, user)
+        try:
+            await bot.locale(client, user)
+            fallback, blocks = await bot.review_blocks_for(
+                draft, team=context.get("team_id") or "", user=user, kind=OWN_DRAFT, lang_hint=lang,
+                context=values.get(render.INPUT_CONTEXT) or None,
+                platform=values.get(render.INPUT_PLATFORM) or None,
+                voice=values.get(render.INPUT_VOICE) or None)
+            await bot.send_private(client, text=fallback, blocks=blocks, response_url=metadata.get("url"),
+                                   channel=metadata.get("channel"), user=user)
+        except Exception:
+            log.exception("the form could not be answered")
+            await bot.last_resort(client, user, draft, lang, metadata.get("url"), metadata.get("channel"))

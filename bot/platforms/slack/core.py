@@ -1,0 +1,260 @@
+"""What the Slack listeners share: the reviewer, the coach, the store, the
+memory of recent reviews, the users' locales, and the ways to answer.
+
+The listeners themselves live in commands.py (/review and its form), events.py
+(mentions, DMs, App Home, retries) and actions.py (buttons, message shortcut).
+No judgement happens here: the reviewer and the coach decide, bot.render.slack
+turns their answers into Block Kit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.platforms.slack.memory import ReviewMemory
+from bot.platforms.slack.pool import BrokenProcessPool, ReviewPool
+from bot.render import slack as render
+from bot.render.labels import label, ui_language
+from bot.review.engine import detect_language
+from bot.review.models import PLATFORMS, VOICES, Review, ReviewRequest
+from bot.review.reviewer import Reviewer
+from bot.review.validation import DraftError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.store import Store
+
+log = logging.getLogger("cm_coach.slack")
+
+PLATFORM = "slack"
+# Kinds of the reviews kept in the store: the user's own draft (counted in the
+# coach's figures with the drafts sent by DM), or a teammate's message.
+OWN_DRAFT = "draft"
+PEER_DRAFT = "peer"
+_SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def plain_from_slack(text: str | None) -> str:
+    """Slack's markup back to what the person typed: <@U1|ann> -> @ann,
+    <https://x.y|x.y> -> https://x.y, &amp; -> &."""
+
+    def sub(m: re.Match[str]) -> str:
+        target, shown = m.group(1), m.group(2)
+        if target[:1] in "@#":
+            return target[0] + (shown or target[1:])
+        if target.startswith("!"):
+            return "@" + (shown or target[1:].split("^")[0])
+        if target.startswith("mailto:"):
+            return shown or target[len("mailto:"):]
+        return target
+
+    text = _SLACK_LINK.sub(sub, text or "")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def conversation_key(team: str, user: str) -> Any:
+    from bot.coach import ConversationKey
+
+    return ConversationKey(PLATFORM, team, user)
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return type(exc).__name__
+
+
+class SlackBot:
+    """The services every listener uses; one per app."""
+
+    def __init__(self, settings: Settings, reviewer: Reviewer, store: Store, coach: Any,
+                 pool: ReviewPool | None = None) -> None:
+        self.settings = settings
+        self.reviewer = reviewer
+        self.store = store
+        self.coach = coach
+        self.pool = pool
+        self.memory = ReviewMemory(store, settings.profile)
+        self._locales: dict[str, str | None] = {}
+
+    # -- language --------------------------------------------------------
+
+    def known_locale(self, user: str | None) -> str | None:
+        return self._locales.get(user or "")
+
+    async def locale(self, client: AsyncWebClient, user: str | None) -> str | None:
+        """The user's Slack locale (users.info), asked once per user."""
+        if not user:
+            return None
+        if user in self._locales:
+            return self._locales[user]
+        try:
+            resp = await client.users_info(user=user, include_locale=True)
+            found = (resp.get("user") or {}).get("locale")
+        except Exception as exc:  # no users:read scope, a deleted user: fall back to the draft
+            log.info("users.info failed for a user: %s", error_code(exc))
+            found = None
+        self._locales[user] = found
+        return found
+
+    def draft_language(self, text: str, user: str | None) -> str:
+        """The interface language for a draft: its own when fr or en, else the
+        user's locale where known, else English."""
+        lang = detect_language(text) if text.strip() else ""
+        if lang in ("fr", "en"):
+            return lang
+        return ui_language(self.known_locale(user))
+
+    # -- reviewing -------------------------------------------------------
+
+    def make_request(self, draft: str, *, context: str | None = None, platform: str | None = None,
+                     voice: str | None = None, user: str | None = None) -> ReviewRequest:
+        profile = self.settings.profile
+        if voice in VOICES and voice != profile.voice:
+            profile = replace(profile, voice=voice)  # type: ignore[arg-type]
+        fields: dict[str, Any] = {"context": context or None, "profile": profile, "user": user}
+        if platform in PLATFORMS:
+            fields["platform"] = platform
+        return self.reviewer.request(draft, **fields)
+
+    async def review(self, request: ReviewRequest, lang: str) -> Review:
+        """The reviewer's answer; when the LLM path fails in a way the reviewer
+        did not catch, the offline review with a note. DraftError goes up."""
+        if not self.reviewer.use_llm():
+            if self.pool is not None:
+                prepared = self.reviewer.prepare(request)  # DraftError here, in the loop
+                try:
+                    return await self.pool.review(prepared)
+                except BrokenProcessPool:
+                    log.warning("review processes stopped; reviewing in the app's process from now on")
+                    self.pool = None
+            return self.reviewer.review_sync(request)
+        deadline = self.settings.llm.deadline + 5
+        try:
+            return await asyncio.wait_for(self.reviewer.review(request), timeout=deadline)
+        except DraftError:
+            raise
+        except Exception as exc:
+            log.warning("LLM review failed, offline review used: %s", type(exc).__name__)
+            review = self.reviewer.review_sync(request)
+            review.notes.append(label("slack_llm_fallback", lang, error=type(exc).__name__))
+            return review
+
+    def record(self, team: str, user: str, kind: str, review: Review) -> None:
+        """Keep the review in the user's history (the Home tab's figures)."""
+        add = getattr(self.store, "add_review", None)
+        if add is None or not user:
+            return
+        try:
+            add(conversation_key(team, user), {
+                "kind": kind, "draft": review.draft, "context": review.context,
+                "language": review.language, "verdict": review.verdict, "risk": review.risk,
+                "categories": [f.category for f in review.findings],
+                "scores": {s.rule: s.score for s in review.golden_rules},
+            })
+        except Exception as exc:  # the review was delivered; a failed history write must not undo that
+            log.warning("could not record a review: %s", type(exc).__name__)
+
+    async def review_blocks_for(
+        self, draft: str, *, team: str, user: str, kind: str, lang_hint: str,
+        context: str | None = None, platform: str | None = None, voice: str | None = None,
+        extra_note: str | None = None,
+    ) -> tuple[str, list[dict[str, Any]]]:
+        """(fallback text, blocks) for a draft: the review, or a message saying what to do."""
+        try:
+            request = self.make_request(draft, context=context, platform=platform, voice=voice, user=user)
+            review = await self.review(request, lang_hint)
+        except DraftError as exc:
+            return str(exc), render.notice_blocks(str(exc), draft, lang_hint)
+        except Exception:
+            log.exception("review failed")
+            return label("error_generic", lang_hint), render.error_blocks(draft, lang_hint)
+        if extra_note:
+            review.notes.append(extra_note)
+        lang = render.review_language(review, self.known_locale(user) or lang_hint)
+        # Store writes wait on the disk: off the event loop, so acks never wait on them.
+        ref = await asyncio.to_thread(self.memory.put, review, request, lang, conversation_key(team, user))
+        await asyncio.to_thread(self.record, team, user, kind, review)
+        return render.summary_text(review, lang), render.review_blocks(review, lang, ref=ref)
+
+    # -- reading threads ---------------------------------------------------
+
+    async def thread_parent(self, client: AsyncWebClient, channel: str, thread_ts: str) -> str:
+        """The text of a thread's first message (conversations.replies)."""
+        resp = await client.conversations_replies(channel=channel, ts=thread_ts, limit=1, inclusive=True)
+        messages = resp.get("messages") or []
+        return plain_from_slack(messages[0].get("text")) if messages else ""
+
+    async def thread_context(self, client: AsyncWebClient, channel: str | None,
+                             message: dict[str, Any], lang: str) -> tuple[str | None, str | None]:
+        """For a reply in a thread, the thread's first message (the customer's);
+        a note instead when it cannot be read."""
+        thread_ts, ts = message.get("thread_ts"), message.get("ts")
+        if not channel or not thread_ts or thread_ts == ts:
+            return None, None
+        try:
+            return (await self.thread_parent(client, channel, thread_ts)) or None, None
+        except Exception as exc:
+            return None, label("slack_thread_unreadable", lang, error=error_code(exc))
+
+    # -- delivery --------------------------------------------------------
+
+    async def send_private(
+        self, client: AsyncWebClient, *, text: str, blocks: list[dict[str, Any]],
+        response_url: str | None, channel: str | None, user: str,
+    ) -> None:
+        """Only the user sees it: response_url, else chat.postEphemeral, else a DM."""
+        if response_url:
+            try:
+                resp = await AsyncWebhookClient(response_url).send(
+                    text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+                if resp.status_code == 200:
+                    return
+                log.warning("response_url answered %s", resp.status_code)
+            except Exception as exc:
+                log.warning("response_url failed: %s", type(exc).__name__)
+        if channel:
+            try:
+                await client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+                return
+            except Exception as exc:
+                log.warning("chat.postEphemeral failed: %s", error_code(exc))
+        await client.chat_postMessage(channel=user, text=text, blocks=blocks)
+
+    async def post(self, client: AsyncWebClient, channel: str, thread_ts: str | None, text: str,
+                   blocks: list[dict[str, Any]]) -> None:
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks,
+                                      unfurl_links=False, unfurl_media=False)
+
+    async def last_resort(self, client: AsyncWebClient, user: str, draft: str | None, lang: str,
+                          response_url: str | None, channel: str | None) -> None:
+        """Try once more, with the shortest message, so the user is never left in silence."""
+        try:
+            await self.send_private(client, text=label("error_generic", lang),
+                                    blocks=render.error_blocks(draft, lang),
+                                    response_url=response_url, channel=channel, user=user)
+        except Exception:
+            log.exception("could not tell the user about an error")
+
+    # -- plumbing ------------------------------------------------------------
+
+    def audit(self, key: Any, action: str, detail: str) -> None:
+        audit = getattr(self.store, "audit", None)
+        if audit is None:
+            return
+        try:
+            audit(key, action, detail)
+        except Exception as exc:
+            log.warning("audit write failed: %s", type(exc).__name__)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()

@@ -1,0 +1,148 @@
+"""Events API listeners: mentions, direct messages (the coach) and the App Home,
+plus the middleware that answers each event once (a retry is dropped)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from typing import Any
+
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.platforms.slack.core import (
+    OWN_DRAFT,
+    PEER_DRAFT,
+    PLATFORM,
+    SlackBot,
+    conversation_key,
+    error_code,
+    plain_from_slack,
+)
+from bot.render import slack as render
+from bot.render.labels import label, ui_language
+
+log = logging.getLogger("cm_coach.slack")
+
+
+class Events:
+    def __init__(self, bot: SlackBot) -> None:
+        self.bot = bot
+
+    async def once_per_event(self, body: dict[str, Any], next_: Any) -> BoltResponse | None:
+        """An Events API retry (same event_id, X-Slack-Retry-Num) is acknowledged and dropped."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            try:
+                first = self.bot.store.mark_event(PLATFORM, str(event_id))
+            except Exception as exc:  # better a rare double answer than none
+                log.warning("event de-duplication unavailable: %s", type(exc).__name__)
+                first = True
+            if not first:
+                return BoltResponse(status=200, body="")
+        await next_()
+        return None
+
+    # -- mentions ----------------------------------------------------------
+
+    async def run_mention(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        if event.get("bot_id") or event.get("subtype"):
+            return
+        bot = self.bot
+        channel = event.get("channel") or ""
+        user = event.get("user") or ""
+        bot_user = context.get("bot_user_id") or ""
+        text = plain_from_slack(re.sub(rf"<@{re.escape(bot_user)}(\|[^>]*)?>", " ", event.get("text") or "")).strip()
+        reply_ts = event.get("thread_ts") or event.get("ts")
+        lang = bot.draft_language(text, user) if text else ui_language(await bot.locale(client, user))
+        try:
+            fallback, blocks = await self._mention_answer(client, event, text, user, lang,
+                                                          context.get("team_id") or "")
+        except Exception as exc:
+            log.exception("a mention could not be answered")
+            fallback = label("error_generic", lang)
+            blocks = render.error_blocks(text or None, lang, detail=error_code(exc))
+        try:
+            await bot.post(client, channel, reply_ts, fallback, blocks)
+        except Exception as exc:  # not allowed in this channel: the answer goes to the user alone
+            log.warning("could not answer a mention in its thread: %s", error_code(exc))
+            notice = label("slack_post_failed", lang, error=error_code(exc))
+            head = render.notice_blocks(notice, None, lang)
+            await bot.send_private(client, text=notice, blocks=[*head, *blocks][: render.MAX_BLOCKS],
+                                   response_url=None, channel=channel, user=user)
+
+    async def _mention_answer(self, client: AsyncWebClient, event: dict[str, Any], text: str, user: str,
+                              lang: str, team: str) -> tuple[str, list[dict[str, Any]]]:
+        """A mention with a draft reviews it (the thread's first message as the
+        customer's); a bare mention in a thread reviews that first message."""
+        bot = self.bot
+        channel = event.get("channel") or ""
+        thread_ts = event.get("thread_ts")
+        if text:
+            customer, note = await bot.thread_context(client, channel, event, lang)
+            return await bot.review_blocks_for(text, team=team, user=user, kind=OWN_DRAFT, lang_hint=lang,
+                                               context=customer, extra_note=note)
+        if thread_ts and thread_ts != event.get("ts"):
+            draft = await bot.thread_parent(client, channel, thread_ts)
+            if not draft.strip():
+                notice = label("slack_message_empty", lang)
+                return notice, render.notice_blocks(notice, None, lang)
+            return await bot.review_blocks_for(draft, team=team, user=user, kind=PEER_DRAFT,
+                                               lang_hint=bot.draft_language(draft, user))
+        notice = label("slack_mention_help", lang)
+        return notice, render.notice_blocks(notice, None, lang)
+
+    # -- direct messages ---------------------------------------------------
+
+    async def run_message(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        # Only people's own new messages in a DM: no bots (this one included), no edits or deletions.
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        user = event.get("user") or ""
+        if not user or user == context.get("bot_user_id"):
+            return
+        bot = self.bot
+        channel = event.get("channel") or user
+        text = plain_from_slack(event.get("text")).strip()
+        lang = bot.draft_language(text, user) if text else ui_language(await bot.locale(client, user))
+        try:
+            await bot.locale(client, user)
+            if not text:
+                notice = label("slack_message_empty", lang)
+                await bot.post(client, channel, None, notice, render.notice_blocks(notice, None, lang))
+                return
+            key = conversation_key(context.get("team_id") or "", user)
+            result = bot.coach.handle(key, text)
+            reply = await result if inspect.isawaitable(result) else result
+            reply_lang = ui_language(getattr(reply, "language", None) or lang)
+            ref = None
+            if reply.review is not None:
+                request = bot.make_request(reply.review.draft or text, context=reply.review.context,
+                                           platform=reply.review.platform, user=user)
+                ref = await asyncio.to_thread(bot.memory.put, reply.review, request, reply_lang, key)
+            blocks = render.coach_blocks(reply.text, reply.review, ref, reply_lang)
+            fallback = reply.text or (render.summary_text(reply.review, reply_lang) if reply.review else "…")
+            await bot.post(client, channel, None, render.split_text(fallback)[0], blocks)
+        except Exception:
+            log.exception("a direct message could not be answered")
+            await bot.post(client, channel, None, label("error_generic", lang), render.error_blocks(text, lang))
+
+    # -- App Home ----------------------------------------------------------
+
+    async def run_home(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        user = event.get("user") or ""
+        lang = ui_language(await self.bot.locale(client, user))
+        stats = self.home_stats(context.get("team_id") or "", user)
+        await client.views_publish(user_id=user, view=render.home_view(lang, self.bot.settings.profile, stats))
+
+    def home_stats(self, team: str, user: str) -> render.HomeStats | None:
+        """The coach's figures for the user; None (the tab says so) when they cannot be read."""
+        try:
+            return self.bot.coach.stats(conversation_key(team, user))
+        except Exception as exc:
+            log.warning("could not read a user's figures: %s", type(exc).__name__)
+            return None
