@@ -20,8 +20,8 @@ except ImportError:  # pragma: no cover - another Python: no prefilter, same res
     _c = None
     _compiler = None
 
-DEPTH = 3
-MAX_PREFIXES = 400
+DEPTH = 8
+MAX_PREFIXES = 4000
 
 
 class _Open(Exception):
@@ -47,6 +47,8 @@ def _expand(items: list, prefix: str, out: set[str]) -> None:
                 chars.append(chr(value))
             elif kind is _c.RANGE and value[1] - value[0] < 12:
                 chars.extend(chr(x) for x in range(value[0], value[1] + 1))
+            elif kind is _c.CATEGORY and value is _c.CATEGORY_DIGIT:
+                chars.extend("0123456789")
             elif kind is _c.NEGATE:
                 chars = []
                 break
@@ -145,13 +147,13 @@ def compile_indexed(source: str) -> re.Pattern[str]:
     return compiled
 
 
-_START = re.compile(r"(?<!\w)(?=(.{1,3}))", re.DOTALL)
+_START = re.compile(r"(?<!\w)(?=(.{1,8}))", re.DOTALL)
 
 
 def starts(text: str) -> frozenset[str]:
     """The one-, two- and three-character strings found where a word may start."""
     chunks = set(_START.findall(text))
-    return frozenset(chunks | {c[:2] for c in chunks} | {c[:1] for c in chunks})
+    return frozenset(c[:n] for c in chunks for n in range(1, DEPTH + 1))
 
 
 def union_of_prefixes(patterns: tuple[re.Pattern[str], ...]) -> frozenset[str] | None:
