@@ -10,6 +10,7 @@ anything (`\\w+`, `.`), it has no prefilter and always runs.
 from __future__ import annotations
 
 import re
+from itertools import chain
 
 try:  # the parser of the standard `re` module (Python 3.11+)
     from re import _compiler  # type: ignore[attr-defined]
@@ -147,13 +148,13 @@ def compile_indexed(source: str) -> re.Pattern[str]:
     return compiled
 
 
-_START = re.compile(r"(?<!\w)(?=(.{1,8}))", re.DOTALL)
+# At each word start, its first 1, 2, … DEPTH characters, each in a group of its own.
+_START = re.compile(r"(?<!\w)(?=" + "(" * DEPTH + ".)" + ".?)" * (DEPTH - 1) + ")", re.DOTALL)
 
 
 def starts(text: str) -> frozenset[str]:
-    """The one-, two- and three-character strings found where a word may start."""
-    chunks = set(_START.findall(text))
-    return frozenset(c[:n] for c in chunks for n in range(1, DEPTH + 1))
+    """The strings of one to DEPTH characters found where a word may start."""
+    return frozenset(chain.from_iterable(_START.findall(text)))
 
 
 def union_of_prefixes(patterns: tuple[re.Pattern[str], ...]) -> frozenset[str] | None:
