@@ -248,7 +248,7 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
                 f.category in rule.unless_findings and f.severity != "low" for f in analysis.findings
             ):
                 continue
-            severity = _severity(rule, voice, flags)
+            severity = _severity(rule, voice, flags) if rule.adjust else rule.severity
             if rule.check == "existence":
                 spans = _matches(rule.matcher, folded, quoted if rule.skip_quoted else excluded,
                                  pack, rule.negatable)
