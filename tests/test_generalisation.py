@@ -51,6 +51,18 @@ SAFE = [
     ('Absolutely, and thank you for asking! Our vegan range is labelled with a green leaf in store.', 'Do you have vegan options?'),
     ("C'est noté, merci ! Nous transmettons votre idée à l'équipe produit.", 'Vous devriez vendre des gourdes'),
     ('Merci pour votre signalement : la vidéo frauduleuse utilisant notre logo a été signalée à la plateforme.', 'Attention, un faux compte utilise votre logo'),
+    ("Hi Sarah, thanks for flagging — we've passed this to our delivery partner and a new parcel is on its way. Sorry for the hassle!", 'Parcel left in the rain, everything soaked'),
+    ('We get it, nobody likes a delayed train. The 17:42 was held by a signalling fault at Reading; trains are running normally again now.', 'Delayed AGAIN'),
+    ("Appreciate you sharing this, Tom. We don't want anyone to feel unwelcome in our stores — we're speaking with the team today.", 'Felt judged by your staff for my tattoos'),
+    ("Ha, we'll take that as a compliment 😄 See you at the next drop!", 'Your merch sells out faster than concert tickets'),
+    ('Not our finest moment — sorry! The bug is fixed in version 4.2.1, rolling out now.', 'Your update broke dark mode'),
+    ('Great question! Yes, all our packaging is recyclable; details here: https://example.com/packaging', 'Is your packaging recyclable?'),
+    ("Hello ! Désolés pour l'attente au téléphone. Vous pouvez aussi nous écrire ici en MP, on vous répond dans l'heure.", "1h d'attente au service client..."),
+    ("Merci Sophie 😍 On transmet tes compliments à l'équipe de Bordeaux !", 'Accueil au top dans votre boutique de Bordeaux'),
+    ('Oups, toutes nos excuses ! Le lien est corrigé : https://exemple.fr/soldes', 'Votre lien ne marche pas'),
+    ("Vous avez tout à fait raison, cette photo n'aurait pas dû être publiée. Nous l'avons retirée et nous vous présentons nos excuses.", 'Votre pub avec ce mannequin est choquante'),
+    ("On comprend ta frustration. Le retard vient d'une rupture chez notre fournisseur ; ta commande part jeudi, promis on te tient au courant.", 'Ma commande est en retard'),
+    ('Bienvenue dans la communauté, Inès ! 🎉', 'Première commande passée, hâte !'),
 ]
 
 # (draft, customer's message, expected verdict, categories that must be raised)
@@ -129,4 +141,27 @@ def test_risky_replies_are_caught(draft: str, context: str | None, verdict: str,
     found = {f.category for f in review.findings if f.severity != "low"}
     assert review.verdict == verdict, (found, review.verdict)
     assert categories <= found
+    assert len(review.rewrites) >= 2
+
+
+# (draft, customer's message, the least severe verdict acceptable)
+HARSH = [
+    ("We're not going to refund you just because you changed your mind.", 'I want a refund, the color looks different', 'revise'),
+    ('Calm down.', 'Your support team hung up on me twice!', 'block'),
+    ('Per our policy, we do not respond to complaints on social media.', 'Your staff stole my phone at the counter', 'block'),
+    ('lol ok', 'Your product broke after 2 days', 'block'),
+    ('Cry harder 😂', 'Worst pizza ever', 'block'),
+    ("Calmez-vous, s'il vous plaît.", "Ça fait 3 semaines que j'attends mon remboursement !!", 'revise'),
+    ('Nous ne répondons pas aux plaintes sur les réseaux sociaux.', "Votre livreur m'a insulté", 'block'),
+    ("C'est votre problème, pas le nôtre.", 'Mon colis a été livré chez le voisin', 'revise'),
+    ("Merci d'effacer vos commentaires négatifs.", 'Produit de mauvaise qualité', 'block'),
+    ('Encore vous ?', 'Toujours pas de réponse à ma réclamation', 'block'),
+]
+
+
+@pytest.mark.parametrize(("draft", "context", "at_least"), HARSH)
+def test_dismissive_replies_are_never_posted(draft: str, context: str, at_least: str) -> None:
+    review = review_offline(ReviewRequest(draft, context, "x"))
+    order = {"post": 0, "revise": 1, "block": 2}
+    assert order[review.verdict] >= order[at_least], [f.category for f in review.findings]
     assert len(review.rewrites) >= 2

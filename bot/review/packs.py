@@ -255,7 +255,7 @@ def _build(data: dict[str, Any], path: Path) -> Pack:
         function_words=frozenset(str(w) for w in data.get("function_words") or ()),
         negation=compile_pattern(neg["cues"], vocab, where) if neg.get("cues") else None,
         negation_window=int(neg.get("window", 6)),
-        clause_break=re.compile(neg.get("clause_break", r"[.;:!?()\n]|,| mais | but ")),
+        clause_break=re.compile(neg.get("clause_break", r"[.;:!?()\n—–]|,| - | mais | but ")),
         cases=cases,
         context={
             str(k): compile_patterns(v, vocab, f"{where} context {k}")
