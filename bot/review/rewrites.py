@@ -169,11 +169,15 @@ def _dm(tpl: dict[str, Any], review: Review, form: str, needs_dm: bool) -> str:
 
 
 def _core(tpl: dict[str, Any], review: Review, form: str, problem: str, tone: str,
-          values_attack: bool) -> str:
+          situation: tuple[str, ...]) -> str:
+    """The calm answer to the main risk, in its variant for the situation when there is one
+    (`insult_values` facing an attack on a group, `condescension_question` facing a question)."""
     categories = {f.category for f in review.findings if f.severity != "low"}
     key = next((c for c in CORE_PRIORITY if c in categories), "default")
-    if values_attack and f"{key}_values" in tpl["cores"]:
-        key = f"{key}_values"
+    for variant in situation:
+        if f"{key}_{variant}" in tpl["cores"]:
+            key = f"{key}_{variant}"
+            break
     return _pick(tpl["cores"][key][tone], form).format(problem=problem)
 
 
@@ -220,14 +224,15 @@ def propose(
     # values attack or a price question gets a calm answer, not an apology.
     react = bool(categories & REACT_CATEGORIES) or _context_has(request, pack, "brand_fault")
     needs_dm = react or bool(categories & DM_CATEGORIES)
-    values = _context_has(request, pack, "values_attack")
+    situation = tuple(name for flag, name in (("values_attack", "values"), ("question", "question"))
+                      if _context_has(request, pack, flag))
     problem = _problem(tpl, request, form)
     slots = Slots(
         greeting=_greeting(tpl, request.draft, form),
         problem=problem,
         action=_action(tpl, review, pack, form) if react else "",
-        core=_core(tpl, review, form, problem, "calm", values),
-        warm=_core(tpl, review, form, problem, "warm", values),
+        core=_core(tpl, review, form, problem, "calm", situation),
+        warm=_core(tpl, review, form, problem, "warm", situation),
         dm=_dm(tpl, review, form, needs_dm),
     )
     if styles is None:
