@@ -63,6 +63,9 @@ SAFE = [
     ("Vous avez tout à fait raison, cette photo n'aurait pas dû être publiée. Nous l'avons retirée et nous vous présentons nos excuses.", 'Votre pub avec ce mannequin est choquante'),
     ("On comprend ta frustration. Le retard vient d'une rupture chez notre fournisseur ; ta commande part jeudi, promis on te tient au courant.", 'Ma commande est en retard'),
     ('Bienvenue dans la communauté, Inès ! 🎉', 'Première commande passée, hâte !'),
+    ("We've looked into it and we're so sorry — you're right, you should never have been charged. The refund of £12.99 is on its way today.", 'Charged for a cancelled order'),
+    ('Thank you for your patience! Your order #88231 has been dispatched and should arrive tomorrow.', 'Where is my order #88231?'),
+    ("Bonjour, nous sommes sincèrement désolés pour cette expérience. Un conseiller va vous appeler aujourd'hui pour trouver une solution.", 'Accueil catastrophique dans votre agence'),
 ]
 
 # (draft, customer's message, expected verdict, categories that must be raised)
@@ -156,6 +159,17 @@ HARSH = [
     ("C'est votre problème, pas le nôtre.", 'Mon colis a été livré chez le voisin', 'revise'),
     ("Merci d'effacer vos commentaires négatifs.", 'Produit de mauvaise qualité', 'block'),
     ('Encore vous ?', 'Toujours pas de réponse à ma réclamation', 'block'),
+    ("Sorry, but that's our policy.", 'You refused my return after 2 days??', 'revise'),
+    ("Désolé, mais c'est la procédure.", "Vous refusez mon retour, c'est honteux", 'revise'),
+    ('We apologize for any inconvenience this may have caused.', 'My wedding cake arrived smashed', 'revise'),
+    ("Thanks for your feedback! We're always looking to improve. 😊", 'Your checkout page charged me 3 times', 'revise'),
+    ('Hey, at least it arrived 🤷', 'My package came 2 weeks late', 'revise'),
+    ('On ne peut pas plaire à tout le monde 🤷\u200d♂️', 'Votre nouvelle recette est immonde', 'revise'),
+    ('Vous êtes le seul à vous plaindre.', "Le wifi de l'hôtel ne marche pas", 'revise'),
+    ("You're the only one complaining.", "Hotel wifi doesn't work", 'revise'),
+    ('Our records show the parcel was delivered. Please check with your neighbours.', 'I never got my parcel', 'revise'),
+    ('Tu veux un mouchoir ? 😢', 'Votre jeu a encore planté', 'block'),
+    ('Want a tissue? 😢', 'Your game crashed again', 'block'),
 ]
 
 
