@@ -66,6 +66,11 @@ SAFE = [
     ("We've looked into it and we're so sorry — you're right, you should never have been charged. The refund of £12.99 is on its way today.", 'Charged for a cancelled order'),
     ('Thank you for your patience! Your order #88231 has been dispatched and should arrive tomorrow.', 'Where is my order #88231?'),
     ("Bonjour, nous sommes sincèrement désolés pour cette expérience. Un conseiller va vous appeler aujourd'hui pour trouver une solution.", 'Accueil catastrophique dans votre agence'),
+    ("Yikes, that's not great! So sorry, Lee — we've flagged it to the kitchen and sent you a voucher by DM.", 'Found a hair in my burger'),
+    ("Oh no! That's definitely not how it should look. Could you DM us your order number so we can sort a refund?", 'My cake was squashed'),
+    ("We've escalated this to our safety team and they'll contact you within 24 hours. We're really sorry you went through this.", 'The escalator in your store nearly hurt my kid'),
+    ("Merci pour votre vigilance 🙏 L'équipe du magasin a retiré le produit du rayon ce matin.", 'Produit périmé en rayon !'),
+    ("Bonjour Nadia, c'est inadmissible et nous vous présentons nos excuses. Nous avons ouvert une enquête interne.", "Un agent de sécurité m'a suivie dans tout le magasin"),
 ]
 
 # (draft, customer's message, expected verdict, categories that must be raised)
@@ -170,6 +175,16 @@ HARSH = [
     ('Our records show the parcel was delivered. Please check with your neighbours.', 'I never got my parcel', 'revise'),
     ('Tu veux un mouchoir ? 😢', 'Votre jeu a encore planté', 'block'),
     ('Want a tissue? 😢', 'Your game crashed again', 'block'),
+    ('Do better.', 'Your courier was rude', 'revise'),
+    ('Not our problem, talk to the courier.', 'My parcel is lost', 'revise'),
+    ('Read the FAQ.', 'How do I change my delivery address?', 'revise'),
+    ('Lisez la FAQ.', 'Comment je change mon adresse de livraison ?', 'revise'),
+    ("Vous êtes sûr d'avoir bien branché l'appareil ? 😅", 'Votre machine ne marche pas', 'revise'),
+    ('Are you sure you plugged it in? 😅', "Your machine doesn't work", 'revise'),
+    ('Nobody cares about your opinion.', "I don't like the new logo", 'block'),
+    ('Personne ne vous force à acheter chez nous.', 'Vos prix sont trop chers', 'revise'),
+    ("We can't help you if you keep shouting.", 'WHERE IS MY ORDER', 'revise'),
+    ('Ça suffit maintenant.', 'Toujours pas de réponse !!!', 'revise'),
 ]
 
 
