@@ -122,6 +122,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     request = reviewer.request(draft, context=args.context, platform=platform, lang=args.lang)
     try:
         if reviewer.use_llm():
+            if sys.stderr.isatty():  # an LLM takes seconds: say what is happening
+                print(f"cm-coach: reviewing with {settings.llm.model}… (the offline engine answers "
+                      "if the model fails)", file=sys.stderr, flush=True)
             review = reviewer.review_blocking(request)
         else:
             review = reviewer.review_sync(request)
