@@ -20,7 +20,7 @@ $(DEV_STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP) $@
 
 demo: $(STAMP)
-	$(BIN)/cm-coach review --platform x \
+	$(BIN)/cm-coach review --engine offline --platform x \
 	  --context "Un siège sans dossier dans un avion, comment cela peut-il être autorisé ?" \
 	  "Avant que nous puissions enquêter sur le sujet, je vous demande de supprimer la photographie et de nous donner plus d'informations en messages privés."
 
