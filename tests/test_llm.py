@@ -388,6 +388,30 @@ async def test_identical_requests_are_answered_from_the_cache(llm_server: LLMSer
     assert len(llm_server.chat_requests) == 2 and other.verdict == "post"
 
 
+async def test_the_same_request_twice_at_once_makes_one_call(llm_server: LLMServer) -> None:
+    llm_server.push(200, answer(verdict="revise", risk=40), delay=0.2)
+    llm_server.push(200, answer(verdict="post", risk=5))
+    r = reviewer(llm_server, timeout=1.0, deadline=2.0)
+    first, second = await asyncio.gather(review(r, GOOD_REWRITE), review(r, GOOD_REWRITE))
+    assert len(llm_server.chat_requests) == 1
+    assert first.engine == second.engine == "llm"
+    assert first.to_dict() == second.to_dict() and first is not second
+
+
+async def test_a_cancelled_review_does_not_stop_the_one_waiting_for_it(llm_server: LLMServer) -> None:
+    llm_server.push(200, answer(verdict="revise", risk=40), delay=0.3)
+    llm_server.push(200, answer(verdict="revise", risk=40))
+    r = reviewer(llm_server, timeout=1.0, deadline=2.0)
+    leader = asyncio.create_task(review(r, GOOD_REWRITE))
+    await asyncio.sleep(0.05)
+    follower = asyncio.create_task(review(r, GOOD_REWRITE))
+    await asyncio.sleep(0.05)
+    leader.cancel()
+    got = await follower
+    assert got.engine == "llm" and got.verdict == "revise"
+    assert len(llm_server.chat_requests) == 2
+
+
 async def test_concurrency_is_capped(llm_server: LLMServer) -> None:
     for _ in range(2):
         llm_server.push(200, answer(), delay=0.2)

@@ -80,6 +80,8 @@ class LLMReviewer:
         self.base_url = settings.llm_base_url
         self.host = endpoint_host(self.base_url)
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Reviews under way, so that the same request arriving twice at once makes one call.
+        self._in_flight: dict[tuple[int, str], asyncio.Future[Review]] = {}
         # One client (its connections kept alive) and one concurrency cap per event loop.
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary())
@@ -102,6 +104,26 @@ class LLMReviewer:
         cached = self._cache_get(key)
         if cached is not None:
             return cached
+        flight = (id(asyncio.get_running_loop()), key)
+        while (pending := self._in_flight.get(flight)) is not None:
+            try:
+                return Review.from_dict((await asyncio.shield(pending)).to_dict())
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this caller was cancelled, not the review it waited for
+        done: asyncio.Future[Review] = asyncio.get_running_loop().create_future()
+        self._in_flight[flight] = done
+        try:
+            review = await self._review_uncached(request, prompts, key, started)
+            done.set_result(review)
+            return review
+        finally:
+            del self._in_flight[flight]
+            if not done.done():  # cancelled: whoever waits reviews for itself
+                done.cancel()
+
+    async def _review_uncached(self, request: ReviewRequest, prompts: Prompts, key: str,
+                               started: float) -> Review:
         # The floor and the hints; its rewrites are only made if the model's all fail.
         offline = review_offline(request, rewrite=False)
         deadline_at = started + self.cfg.deadline
