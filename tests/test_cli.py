@@ -84,7 +84,7 @@ def _review_json(cli, draft: str, *args: str) -> dict[str, Any]:
 
 
 def assert_contract(data: dict[str, Any], draft: str) -> None:
-    """The review contract (shared/docs/review-contract.md), field by field."""
+    """The review contract (docs/review-contract.md), field by field."""
     for key in ("verdict", "risk", "language", "engine", "golden_rules", "findings", "rewrites"):
         assert key in data, key
     assert data["verdict"] in VERDICTS
