@@ -71,6 +71,13 @@ SAFE = [
     ("We've escalated this to our safety team and they'll contact you within 24 hours. We're really sorry you went through this.", 'The escalator in your store nearly hurt my kid'),
     ("Merci pour votre vigilance 🙏 L'équipe du magasin a retiré le produit du rayon ce matin.", 'Produit périmé en rayon !'),
     ("Bonjour Nadia, c'est inadmissible et nous vous présentons nos excuses. Nous avons ouvert une enquête interne.", "Un agent de sécurité m'a suivie dans tout le magasin"),
+    ("DM us your order number and we'll sort it 👍", "Where's my order?"),
+    ('Envoie-nous ton numéro de commande en MP, on regarde ça 👀', 'Elle est où ma commande ?'),
+    ("We're aware of the outage and our engineers are on it. Updates every 30 minutes here: https://status.example.com", 'Is your site down?'),
+    ('Oui, notre site rencontre un incident : nos équipes sont mobilisées. Suivi en direct ici : https://statut.exemple.fr', 'Votre site est en panne ?'),
+    ("Thanks for the lovely review, Jo! We'll pass it on to Tom, who'll be thrilled.", 'Tom at the Bath store was amazing'),
+    ('Bon courage à tous les sinistrés. Nos magasins de la région collectent des dons toute la semaine.', None),
+    ('Black Friday is here! Up to 50% off everything 🔥', None),
 ]
 
 # (draft, customer's message, expected verdict, categories that must be raised)
@@ -185,6 +192,14 @@ HARSH = [
     ('Personne ne vous force à acheter chez nous.', 'Vos prix sont trop chers', 'revise'),
     ("We can't help you if you keep shouting.", 'WHERE IS MY ORDER', 'revise'),
     ('Ça suffit maintenant.', 'Toujours pas de réponse !!!', 'revise'),
+    ('Please reply with your card number and expiry date so we can process the refund.', 'Refund please', 'revise'),
+    ('Merci de nous indiquer votre IBAN en commentaire pour le remboursement.', 'Je veux être remboursé', 'revise'),
+    ('Tbh your review is fake.', '1 star, rude staff', 'block'),
+    ("Votre avis est faux, vous n'êtes jamais venu chez nous.", 'Service horrible, 1 étoile', 'revise'),
+    ('You must be new here 😏', 'Why is the app so slow?', 'revise'),
+    ('Bienvenue dans le monde réel 😏', "Pourquoi c'est si cher ?", 'revise'),
+    ('Bonjour, nous ne communiquons pas sur ce sujet.', 'Pourquoi vous avez licencié 200 personnes ?', 'revise'),
+    ('No comment.', 'Why did you lay off 200 people?', 'revise'),
 ]
 
 
