@@ -78,6 +78,21 @@ SAFE = [
     ("Thanks for the lovely review, Jo! We'll pass it on to Tom, who'll be thrilled.", 'Tom at the Bath store was amazing'),
     ('Bon courage à tous les sinistrés. Nos magasins de la région collectent des dons toute la semaine.', None),
     ('Black Friday is here! Up to 50% off everything 🔥', None),
+    ('Fire sale this weekend: 40% off all winter coats!', None),
+    ('Our new flavour is taking the city by storm — try it at 20% off this week!', None),
+    ("The price war is on: our deals beat everyone's 💥", None),
+    ('Meet us at the food court, level 2! Free samples all day.', None),
+    ('Our legal notice is here: https://example.com/legal', 'Where can I find your terms?'),
+    ("We've reported the issue to our payment provider and will update you by 5pm.", 'Payment failed twice'),
+    ('Tempête de promos cette semaine : -30 % sur tout le rayon ski ❄️', None),
+    ("C'est la guerre des prix : nos offres sont imbattables !", None),
+    ('Nos mentions légales sont ici : https://exemple.fr/mentions-legales', 'Où sont vos CGV ?'),
+    ("La police de caractères de notre appli a changé, dites-nous si c'est plus lisible !", None),
+    ('Killer deals this weekend only!', None),
+    ('Ces prix vont vous tuer 😱 -50 % sur tout !', None),
+    ('You can block unwanted notifications in Settings > Alerts.', 'How do I stop the notifications?'),
+    ('Le blocage de votre carte est levé, vous pouvez payer à nouveau.', 'Ma carte est bloquée'),
+    ("We've hidden the old menu items so the app is easier to browse.", None),
 ]
 
 # (draft, customer's message, expected verdict, categories that must be raised)
