@@ -93,6 +93,21 @@ SAFE = [
     ('You can block unwanted notifications in Settings > Alerts.', 'How do I stop the notifications?'),
     ('Le blocage de votre carte est levé, vous pouvez payer à nouveau.', 'Ma carte est bloquée'),
     ("We've hidden the old menu items so the app is easier to browse.", None),
+    ('These prices are ridiculously low — grab them while they last!', None),
+    ('Our clown show for kids is back every Saturday at 3pm 🎈', 'Any activities for kids?'),
+    ("You'll find your order number in the confirmation email we sent you.", 'Where do I find my order number?'),
+    ("Vous trouverez votre numéro de commande dans l'e-mail de confirmation.", 'Où trouver mon numéro de commande ?'),
+    ("You can read the terms here: https://example.com/terms — happy to help if anything's unclear.", 'Where are your terms?'),
+    ('Nul besoin de créer un compte : la commande invité fonctionne très bien !', 'Faut-il un compte pour commander ?'),
+    ('Des prix ridicules cette semaine sur tout le rayon jardin 🌱', None),
+    ('Match nul hier soir, mais quelle ambiance ! Merci à tous les supporters 💙', None),
+    ("Please keep your receipt: you'll need your booking reference at check-in.", 'Do I need anything at check-in?'),
+    ('Pour votre sécurité, ne partagez jamais votre mot de passe, même avec nous.', None),
+    ('Never share your password with anyone, including us.', None),
+    ("We'll never ask for your card details by DM. Stay safe!", None),
+    ('Bonne nouvelle : le remboursement de votre commande a été effectué ce matin.', 'Toujours pas remboursé'),
+    ("If you'd like to delete your data, here's how: https://example.com/privacy", 'How do I delete my data?'),
+    ('Happy to help! Could you tell us which store you visited?', 'Your store had no stock'),
 ]
 
 # (draft, customer's message, expected verdict, categories that must be raised)

@@ -88,14 +88,14 @@ def _negated(pack: Pack, text: str, start: int, end: int) -> bool:
     """A negation cue shortly before the match, in the same clause, or inside it."""
     if pack.negation is None:
         return False
-    if pack.negation.search(text, start, end):
-        return True
     before = text[max(0, start - 90):start]
     cuts = list(pack.clause_break.finditer(before))
     if cuts:
         before = before[cuts[-1].end():]
-    words = before.split()[-pack.negation_window:]
-    return bool(pack.negation.search(" ".join(words)))
+    window = " ".join(before.split()[-pack.negation_window:]) + " " + text[start:end]
+    if pack.negation_except is not None:  # « n'hésitez pas à… » invites, it does not negate
+        window = pack.negation_except.sub(" ", window)
+    return bool(pack.negation.search(window))
 
 
 def _matches(

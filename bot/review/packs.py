@@ -93,6 +93,7 @@ class Pack:
     path: Path
     function_words: frozenset[str]
     negation: re.Pattern[str] | None
+    negation_except: re.Pattern[str] | None
     negation_window: int
     clause_break: re.Pattern[str]
     cases: dict[str, str]
@@ -254,6 +255,7 @@ def _build(data: dict[str, Any], path: Path) -> Pack:
         path=path,
         function_words=frozenset(str(w) for w in data.get("function_words") or ()),
         negation=compile_pattern(neg["cues"], vocab, where) if neg.get("cues") else None,
+        negation_except=compile_pattern(neg["except"], vocab, where) if neg.get("except") else None,
         negation_window=int(neg.get("window", 6)),
         clause_break=re.compile(neg.get("clause_break", r"[.;:!?()\n—–]|,| - | mais | but ")),
         cases=cases,
