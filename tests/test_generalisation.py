@@ -108,6 +108,16 @@ SAFE = [
     ('Bonne nouvelle : le remboursement de votre commande a été effectué ce matin.', 'Toujours pas remboursé'),
     ("If you'd like to delete your data, here's how: https://example.com/privacy", 'How do I delete my data?'),
     ('Happy to help! Could you tell us which store you visited?', 'Your store had no stock'),
+    ("C'est fait : nous avons bien supprimé votre compte, comme demandé. À bientôt peut-être !", 'Supprimez mon compte svp'),
+    ("Done! We've deleted your account as requested. Sorry to see you go.", 'Please delete my account'),
+    ("We've removed it from your order and refunded the difference.", "I was charged for an item I didn't order"),
+    ("We've removed all the tracking cookies you asked about; details in our privacy page.", 'Do you track me?'),
+    ('Nous avons retiré cet article de la vente le temps de vérifier sa conformité. Merci pour votre signalement.', 'Ce jouet est dangereux'),
+    ("We've pulled this product from our shelves while we investigate. Thank you for flagging it.", 'This toy is dangerous'),
+    ('Nous avons signalé ce faux compte à la plateforme. Merci de votre vigilance !', 'Un faux compte se fait passer pour vous'),
+    ("We've reported that fake account to the platform — thanks for the heads-up!", 'A fake account is pretending to be you'),
+    ('Merci ! Nous avons masqué votre numéro de téléphone que vous aviez publié par erreur, pour votre sécurité.', "Oups j'ai mis mon numéro en public"),
+    ('We hid your comment because it contained your card number — please DM us instead so we can help safely.', "Here's my card number 4111..."),
 ]
 
 # (draft, customer's message, expected verdict, categories that must be raised)
