@@ -39,8 +39,14 @@ def _everything() -> frozenset[str]:
         p = pack(lang)
         assert p is not None
         for rule in (*p.rules, *p.strengths):
-            out |= rule.starts or set()
+            out |= (rule.starts.compute() if rule.starts else None) or set()
     return frozenset(out)
+
+
+@pytest.fixture(autouse=True)
+def _warm() -> None:
+    """Every rule's prefixes worked out now, so that the prefilter really filters."""
+    _everything()
 
 
 def _same_with_and_without(monkeypatch: pytest.MonkeyPatch, draft: str, context: str | None) -> None:
@@ -68,6 +74,7 @@ WORDS = st.sampled_from([
 @settings(max_examples=150, deadline=None)
 @given(st.lists(WORDS, min_size=1, max_size=25).map(" ".join))
 def test_random_drafts_review_the_same_without_the_prefilter(draft: str) -> None:
+    _everything()
     with pytest.MonkeyPatch.context() as monkeypatch:
         _same_with_and_without(monkeypatch, draft, None)
 
@@ -83,3 +90,13 @@ def test_the_prefixes_of_a_pattern_cover_its_matches() -> None:
         assert match is not None
         assert any(text[match.start():].startswith(p) for p in found)
         assert not found.isdisjoint(starts(text))
+
+
+def test_prefixes_are_worked_out_only_once_a_rule_is_warm() -> None:
+    import re
+
+    from bot.review.prefilter import WARM_UP, LazyStarts
+
+    lazy = LazyStarts((re.compile(r"(?<![\w])(?:supprim\w*)(?![\w])"),))
+    assert all(lazy.get() is None for _ in range(WARM_UP - 1))
+    assert lazy.get() == frozenset({"supprim"})

@@ -225,7 +225,8 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
 
     if pack is not None:
         for s in pack.strengths:
-            if s.starts is not None and s.starts.isdisjoint(text_starts):
+            first = s.starts.get() if s.starts else None
+            if first is not None and first.isdisjoint(text_starts):
                 continue
             for span in _matches(s.matcher, folded, quoted, pack, s.negatable, 1):
                 if s.scored:
@@ -242,7 +243,8 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
                 continue
             if rule.unless and kinds.intersection(rule.unless):
                 continue
-            if rule.starts is not None and rule.starts.isdisjoint(text_starts):
+            first = rule.starts.get() if rule.starts else None
+            if first is not None and first.isdisjoint(text_starts):
                 continue
             if rule.unless_findings and any(
                 f.category in rule.unless_findings and f.severity != "low" for f in analysis.findings

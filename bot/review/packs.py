@@ -18,7 +18,7 @@ import yaml
 
 from bot.datafiles import load_yaml
 from bot.review.models import CATEGORIES, GOLDEN_RULES, SEVERITIES
-from bot.review.prefilter import compile_indexed, union_of_prefixes
+from bot.review.prefilter import LazyStarts
 
 PACK_DIR = Path(__file__).parent / "packs"
 CHECKS = ("existence", "absence", "shouting", "address_mix")
@@ -66,8 +66,8 @@ class Rule:
     params: dict[str, Any] = field(default_factory=dict)
     must_match: tuple[Example, ...] = ()
     must_not_match: tuple[Example, ...] = ()
-    # Every first three characters a match may start with; None when open-ended.
-    starts: frozenset[str] | None = None
+    # What a match may start with (first characters), for skipping the rule cheaply.
+    starts: LazyStarts | None = None
     # All patterns in one expression: one scan of the draft per rule.
     matcher: re.Pattern[str] | None = None
 
@@ -83,7 +83,7 @@ class StrengthRule:
     scored: bool = True
     must_match: tuple[Example, ...] = ()
     must_not_match: tuple[Example, ...] = ()
-    starts: frozenset[str] | None = None
+    starts: LazyStarts | None = None
     matcher: re.Pattern[str] | None = None
 
 
@@ -148,7 +148,7 @@ def compile_patterns(
         body = _expand(item, vocab, where)
         bodies.append(rf"(?<![\w])(?:{body})(?![\w])" if bounded else body)
     try:
-        return (compile_indexed("|".join(f"(?:{b})" for b in bodies)),)
+        return (re.compile("|".join(f"(?:{b})" for b in bodies)),)
     except re.error:
         for item in items:  # name the pattern at fault
             compile_pattern(item, vocab, where, bounded)
@@ -221,7 +221,7 @@ def build_rule(raw: dict[str, Any], vocab: dict[str, str], cases: dict[str, str]
         unless_findings=_tuple(raw.get("unless_findings")), adjust=adjust, params=params,
         must_match=_examples(examples.get("match"), where),
         must_not_match=_examples(examples.get("no_match"), where),
-        starts=union_of_prefixes(patterns) if check == "existence" and bounded else None,
+        starts=LazyStarts(patterns) if check == "existence" and bounded else None,
         matcher=patterns[0] if patterns else None,
     )
 
@@ -248,7 +248,7 @@ def _build(data: dict[str, Any], path: Path) -> Pack:
             negatable=bool(raw.get("negatable", True)), scored=bool(raw.get("scored", True)),
             must_match=_examples(ex.get("match"), sw), must_not_match=_examples(ex.get("no_match"), sw),
         ))
-        strengths[-1] = replace(strengths[-1], starts=union_of_prefixes(strengths[-1].patterns),
+        strengths[-1] = replace(strengths[-1], starts=LazyStarts(strengths[-1].patterns),
                                 matcher=strengths[-1].patterns[0] if strengths[-1].patterns else None)
     return Pack(
         language=str(data["language"]),

@@ -13,13 +13,11 @@ import re
 from itertools import chain
 
 try:  # the parser of the standard `re` module (Python 3.11+)
-    from re import _compiler  # type: ignore[attr-defined]
     from re import _constants as _c  # type: ignore[attr-defined]
     from re import _parser as _sre  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - another Python: no prefilter, same results
     _sre = None
     _c = None
-    _compiler = None
 
 DEPTH = 8
 MAX_PREFIXES = 4000
@@ -113,39 +111,44 @@ def prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
 
 
 def _prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
-    if _sre is None or pattern.pattern is None:
+    if _sre is None:
         return None
-    try:
-        return _from_tree(_sre.parse(pattern.pattern, pattern.flags))
-    except Exception:  # a construct the parser does not know
-        return None
-
-
-def _from_tree(parsed: object) -> frozenset[str] | None:
     out: set[str] = set()
     try:
-        _expand(list(parsed), "", out)  # type: ignore[call-overload]
+        _expand(list(_sre.parse(pattern.pattern, pattern.flags)), "", out)
     except Exception:  # _Open, or a construct the walk does not know
         return None
     return frozenset(out)
 
 
-def compile_indexed(source: str) -> re.Pattern[str]:
-    """re.compile, parsing the source once for both the matcher and its prefixes.
+WARM_UP = 16
 
-    Loading the rule packs is most of a cold start, and most of that is parsing.
-    """
-    if _sre is None or _compiler is None:
-        return re.compile(source)
-    try:
-        parsed = _sre.parse(source, 0)
-        compiled = _compiler.compile(parsed, 0)
-    except re.error:
-        raise
-    except Exception:  # another Python's internals: the public way
-        return re.compile(source)
-    _cache[compiled] = _from_tree(parsed)
-    return compiled
+
+class LazyStarts:
+    """What a rule's matches may start with, worked out once the rule has been used
+    WARM_UP times: a one-off review from the command line does not pay for the
+    analysis, a bot serving many reviews pays for it once."""
+
+    __slots__ = ("_patterns", "_ready", "_uses", "_value")
+
+    def __init__(self, patterns: tuple[re.Pattern[str], ...]) -> None:
+        self._patterns = patterns
+        self._uses = 0
+        self._value: frozenset[str] | None = None
+        self._ready = not patterns
+
+    def get(self) -> frozenset[str] | None:
+        """The prefixes once warm, None before (or when the patterns are open-ended)."""
+        if self._ready:
+            return self._value
+        self._uses += 1
+        return self.compute() if self._uses >= WARM_UP else None
+
+    def compute(self) -> frozenset[str] | None:
+        if not self._ready:
+            self._value = union_of_prefixes(self._patterns)
+            self._ready = True
+        return self._value
 
 
 # At each word start, its first 1, 2, … DEPTH characters, each in a group of its own.
