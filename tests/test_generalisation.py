@@ -240,6 +240,18 @@ HARSH = [
     ('Bienvenue dans le monde réel 😏', "Pourquoi c'est si cher ?", 'revise'),
     ('Bonjour, nous ne communiquons pas sur ce sujet.', 'Pourquoi vous avez licencié 200 personnes ?', 'revise'),
     ('No comment.', 'Why did you lay off 200 people?', 'revise'),
+    ('Who hurt you?', 'Your burgers are overrated', 'revise'),
+    ('Skill issue.', 'Your game is too hard', 'revise'),
+    ('Ratio.', 'Your brand is cringe', 'revise'),
+    ('Imagine being this bitter over a sandwich.', "Worst sandwich I've ever had", 'revise'),
+    ('Tant pis pour vous.', 'Je ne reviendrai plus jamais', 'revise'),
+    ('Dommage pour toi 🤷', 'Ma commande est arrivée en retard', 'revise'),
+    ("Qui t'a sonné ?", 'Votre pub est nulle', 'revise'),
+    ('Merci de ne pas spammer notre page.', 'Toujours pas de réponse à mes 5 messages !', 'revise'),
+    ('Please stop spamming our page.', 'Still no answer to my 5 messages!', 'revise'),
+    ('Sounds like a you problem.', 'Your app logged me out again', 'revise'),
+    ("C'est pas notre souci.", 'Mon colis a disparu', 'revise'),
+    ('Bro really thought 💀', 'Why is shipping not free?', 'revise'),
 ]
 
 
