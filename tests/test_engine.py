@@ -153,3 +153,18 @@ def test_an_apology_in_the_other_language_counts() -> None:
 def test_a_monolingual_draft_runs_one_pack() -> None:
     r = review("Bonjour, merci pour votre message : nous regardons votre dossier aujourd'hui.")
     assert not any("langues" in n or "languages" in n for n in r.notes)
+
+
+def test_a_short_draft_takes_the_language_of_the_message_it_answers() -> None:
+    r = review_offline(ReviewRequest("Ratio.", "Your brand is cringe", "x"))
+    assert r.language == "en"
+    assert r.verdict == "block" and len(r.rewrites) >= 2
+    french = review_offline(ReviewRequest("Contactez-nous en MP.", "My order never arrived", "x"))
+    assert french.language == "fr"
+    assert all("nous" in w.text for w in french.rewrites)
+
+
+def test_the_customer_message_is_read_in_its_own_language() -> None:
+    r = review("DM us.", "Commande jamais arrivée, c'est honteux")
+    assert r.language == "en"
+    assert {"no_acknowledgement", "private_redirect"} <= categories(r)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.review.language import SUPPORTED, detect
+from bot.review.language import SUPPORTED, Detection, detect
 from bot.review.models import (
     GOLDEN_RULES,
     SEVERITY_ORDER,
@@ -80,8 +80,28 @@ def _function_word_scores(folded_text: str) -> dict[str, float]:
 
 
 def detect_language(draft: str, folded: Folded | None = None) -> str:
-    folded = folded or fold(draft)
-    return detect(draft, _function_word_scores(folded.text)).language
+    return _detect(draft, folded).language
+
+
+def _detect(text: str, folded: Folded | None = None) -> Detection:
+    folded = folded or fold(text)
+    return detect(text, _function_word_scores(folded.text))
+
+
+SURE = 0.8
+
+
+def _language_of(request: ReviewRequest, folded: Folded) -> str:
+    """The draft's language; when a short draft (« Ratio. ») leaves the detector unsure,
+    the customer's message it answers tells."""
+    found = _detect(request.draft, folded)
+    own_words = found.method == "function-words"
+    if (found.language in SUPPORTED and (found.confidence >= SURE or own_words)) or not request.context:
+        return found.language
+    around = _detect(request.context)
+    if around.language in SUPPORTED and around.confidence >= SURE:
+        return around.language
+    return found.language
 
 
 def _negated(pack: Pack, text: str, start: int, end: int) -> bool:
@@ -140,11 +160,15 @@ def _context_flags(pack: Pack | None, context: str | None) -> set[str]:
 
 @lru_cache(maxsize=1024)
 def _flags_of(language: str, context: str) -> frozenset[str]:
-    """Context flags, cached: every rewrite is reviewed again with the same context."""
-    pack = load_pack_of(language)
+    """Context flags, read with the pack of the customer's own language (an English
+    reply to a French complaint is still a reply to a complaint); cached, since
+    every rewrite is reviewed again with the same context."""
+    folded = fold(context)
+    said = _detect(context, folded)
+    pack = load_pack_of(said.language if said.confidence >= SURE else language)
+    pack = pack or load_pack_of(language)
     assert pack is not None
     flags = {"has_context"}
-    folded = fold(context)
     for name, patterns in pack.context.items():
         if any(p.search(folded.text) for p in patterns):
             flags.add(name)
@@ -436,7 +460,7 @@ def _merge_other_language(
 def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
     """Review a draft with the rule packs alone."""
     folded = fold(request.draft)
-    language = request.lang or detect_language(request.draft, folded)
+    language = request.lang or _language_of(request, folded)
     analysis = _analyse(request, language if load_pack_of(language) else "", folded)
     analysis.language = language
     if analysis.pack is not None:
