@@ -322,13 +322,10 @@ class Coach:
         settings = self.reviewer.settings
         if not (self.reviewer.use_llm() and settings.llm_configured):
             return None
-        try:
-            from bot.review import llm
-        except ImportError:
+        client = self.reviewer.llm_client()
+        if client is None:
             return None
         try:
-            client = self.reviewer._llm or llm.LLMReviewer(settings)
-            self.reviewer._llm = client
             answer = await client.follow_up(text, instruction=how, lang=lang,
                                             context=current.get("context"),
                                             history=current.get("versions") or [],
@@ -421,10 +418,10 @@ def _style_label(rewrite: Rewrite, lang: str) -> str:
 
 def _rewrites_in(current: dict[str, Any], review: Review, target: str) -> list[Rewrite]:
     """The offline rewrite templates of another language for the same findings."""
-    from bot.review.packs import packs
+    from bot.review.packs import pack as pack_of
     from bot.review.rewrites import propose
 
-    pack = packs().get(target)
+    pack = pack_of(target)
     if pack is None or (review.verdict == "post" and not review.findings):
         return []
     request = ReviewRequest(draft=current["draft"], context=current.get("context"),

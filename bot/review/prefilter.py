@@ -94,23 +94,12 @@ def _stop(prefix: str, out: set[str]) -> None:
     out.add(prefix)
 
 
-_cache: dict[re.Pattern[str], frozenset[str] | None] = {}
-
-
 def prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
-    """The possible first characters (up to three) of a match, or None if open.
+    """The possible first characters (up to DEPTH) of a match, or None if open.
 
     Use it only for patterns that start at a word start (the packs' default),
     since `starts()` only looks there.
     """
-    if pattern in _cache:
-        return _cache[pattern]
-    result = _prefixes(pattern)
-    _cache[pattern] = result
-    return result
-
-
-def _prefixes(pattern: re.Pattern[str]) -> frozenset[str] | None:
     if _sre is None:
         return None
     out: set[str] = set()

@@ -16,6 +16,7 @@ from bot.review.validation import check_draft
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.review.llm import LLMReviewer
 
 
 class Reviewer:
@@ -28,7 +29,7 @@ class Reviewer:
             settings = Settings()
         self.settings = settings
         self.engine = engine or settings.review.engine
-        self._llm = None  # created on first use (bot.review.llm), only when configured
+        self._llm: LLMReviewer | None = None  # made on first use (llm_client), only when configured
 
     def request(self, draft: str, **fields: object) -> ReviewRequest:
         """A request carrying the brand profile and default platform of the settings."""
@@ -59,15 +60,23 @@ class Reviewer:
         request = self.prepare(request)
         if not self.use_llm():
             return review_offline(request)
-        try:
-            from bot.review.llm import LLMReviewer
-        except ImportError:  # the LLM path is not available in this build
+        client = self.llm_client()
+        if client is None:  # the LLM path is not available in this build
             review = review_offline(request)
             review.notes.append("LLM review unavailable in this build; offline review shown.")
             return review
+        return await client.review(request)
+
+    def llm_client(self) -> LLMReviewer | None:
+        """The LLM reviewer shared by reviews and coaching follow-ups, made on first use;
+        None when the LLM path is not installed."""
         if self._llm is None:
+            try:
+                from bot.review.llm import LLMReviewer
+            except ImportError:
+                return None
             self._llm = LLMReviewer(self.settings)
-        return await self._llm.review(request)
+        return self._llm
 
     def review_blocking(self, request: ReviewRequest) -> Review:
         """Run `review` to completion from synchronous code (command line, tests)."""

@@ -33,10 +33,10 @@ REWRITE_STYLES = ("apology", "calm", "warm", "concise", "formal")
 
 def other_style(review: Review, request: ReviewRequest) -> Rewrite | None:
     """A rewrite of the draft in a style the review does not offer yet, or None."""
-    from bot.review.packs import packs
+    from bot.review.packs import pack as pack_of
     from bot.review.rewrites import propose
 
-    pack = packs().get(review.language)
+    pack = pack_of(review.language)
     if pack is None:
         return None
     shown_styles = {r.style for r in review.rewrites}
