@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         '  cm-coach review "Please delete the photo and DM us."\n'
         '  cm-coach review --context "My order arrived broken." --platform x "DM us."\n'
         "  echo \"Merci de retirer votre vidéo\" | cm-coach review - --format json\n"
-        "  cm-coach eval ../shared/corpus/dev.jsonl\n",
+        "  cm-coach eval --held-back\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"cm-coach {__version__}")
@@ -59,8 +59,23 @@ def _parser() -> argparse.ArgumentParser:
                    help="exit 1 when the verdict is this or worse (for CI checks of canned replies)")
     r.add_argument("--no-color", action="store_true", help="plain text, no colours")
 
-    e = sub.add_parser("eval", help="score the engine on a labelled JSONL corpus")
-    e.add_argument("file", help="a JSONL corpus (see docs/review-contract.md)")
+    e = sub.add_parser(
+        "eval", help="score the engine on labelled JSONL corpora",
+        description="Score the engine on labelled cases: risky drafts caught, safe drafts blocked, "
+        "per-category precision/recall/F1 and the verdict confusion.",
+        epilog="With no file, the project's corpus (corpus/*.jsonl). A fixed third of the cases "
+        "written apart from the rule packs is held back (a hash of each id): --held-back scores "
+        "only those and lists no case, --tuning scores the rest.",
+    )
+    e.add_argument("files", nargs="*", metavar="FILE",
+                   help="JSONL corpora (see docs/review-contract.md)")
+    split = e.add_mutually_exclusive_group()
+    split.add_argument("--held-back", dest="split", action="store_const", const="held-back",
+                       help="only the held-back third; figures only, no case listed")
+    split.add_argument("--tuning", dest="split", action="store_const", const="tuning",
+                       help="every case but the held-back third")
+    e.add_argument("--show-cases", action="store_true",
+                   help="list the mismatched cases even with --held-back")
     e.add_argument("--format", choices=("text", "json"), default="text")
     e.add_argument("--config", help="config file")
     e.add_argument("--engine", choices=("offline", "llm", "auto"), default="offline")
@@ -149,17 +164,24 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.review.evaluation import CorpusError, evaluate_file, format_report
+    from bot.review.evaluation import CorpusError, default_files, evaluate_files, format_report
 
     settings = _load(args)
+    split = args.split or "all"
+    files = args.files or default_files()
     try:
-        report = evaluate_file(args.file, settings, engine=args.engine)
+        report = evaluate_files(files, settings, engine=args.engine, split=split)
     except CorpusError as exc:
         raise UsageError(str(exc)) from exc
+    # The held-back cases are scored, never read case by case, unless asked.
+    hide = split == "held-back" and not args.show_cases
+    if hide:
+        for key in ("mismatches", "details", "risky_judged_post", "safe_judged_block"):
+            report.pop(key)
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        print(format_report(report))
+        print(format_report(report, cases=not hide))
     return EXIT_OK
 
 

@@ -509,3 +509,44 @@ def test_eval_with_the_llm_engine_uses_one_client_for_the_corpus(tmp_path: Path,
     judged = {d["id"]: d["verdict"] for d in report["details"]}
     assert judged["kind"] == "post" and judged["mislabelled"] == "post"
     assert "mislabelled" in report["risky_judged_post"]
+
+
+def test_eval_honours_accept_and_allowed(cli, tmp_path: Path) -> None:
+    """A borderline draft: `revise` is acceptable beside `block`, and an extra
+    `no_acknowledgement` is not a false alarm when allowed."""
+    cases = [{**SMALL_CORPUS[0], "id": "lenient", "accept": ["revise", "block"],
+              "allowed": ["no_acknowledgement", "private_redirect"]},
+             {**SMALL_CORPUS[0], "id": "strict"}]
+    report = json.loads(_out(cli("eval", str(_corpus(tmp_path / "c.jsonl", cases)), "--format", "json")))
+    by_id = {d["id"]: d for d in report["details"]}
+    assert by_id["lenient"]["acceptable"] and by_id["lenient"]["risky"]
+    raised = set(by_id["strict"]["categories"])
+    assert raised >= {"deletion_demand"}
+    assert set(by_id["strict"]["false_alarms"]) == raised - {"deletion_demand"}
+    assert set(by_id["lenient"]["false_alarms"]) == raised - {"deletion_demand", "no_acknowledgement",
+                                                                "private_redirect"}
+    assert report["risky"] == 2 and report["risky_caught"] == 1.0
+
+
+def test_eval_reads_several_files_and_reports_the_two_worst_errors(cli, tmp_path: Path) -> None:
+    one = _corpus(tmp_path / "one.jsonl", SMALL_CORPUS[:2])
+    two = _corpus(tmp_path / "two.jsonl", [{**SMALL_CORPUS[1], "id": "kind-again"}])
+    proc = cli("eval", str(one), str(two))
+    text = _out(proc)
+    assert proc.returncode == 0
+    assert re.search(r"^risky caught 1\.00 \(1 risky\) · safe blocked 0\.00 \(2 safe\)", text, flags=re.M)
+    assert "one.jsonl" in text and "two.jsonl" in text
+    assert "safe cases judged block: none" in text
+    again = _corpus(tmp_path / "again.jsonl", SMALL_CORPUS[:1])
+    _assert_usage_error(cli("eval", str(one), str(again)), "easyjet", "also in")
+
+
+def test_eval_held_back_gives_figures_but_no_case(cli) -> None:
+    proc = cli("eval", "--held-back", "--format", "json")
+    report = json.loads(_out(proc))
+    assert report["split"] == "held-back" and 90 <= report["cases"] <= 115
+    assert "details" not in report and "mismatches" not in report
+    assert 0 <= report["risky_caught"] <= 1 and report["micro"]["tp"] + report["micro"]["fn"] > 0
+    text = _out(cli("eval", "--held-back"))
+    assert "mismatches" not in text and "risky caught" in text
+    assert not re.search(r"\b(cs|br|np)-(fr|en)-\d+", text)

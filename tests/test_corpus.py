@@ -1,40 +1,76 @@
-"""The floors on the shared labelled corpus (../shared/corpus/dev.jsonl, when present)."""
+"""The floors on the project's labelled corpus (corpus/*.jsonl, a copy of the shared one).
+
+Figures on the whole corpus guard against regressions; the held-back third is
+scored here too, but its cases are never listed, so that nobody tunes on them.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import hashlib
+import json
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
-from bot.review.evaluation import evaluate_file, format_report
-
-CORPUS = Path(__file__).parents[1].parent / "shared/corpus/dev.jsonl"
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_file(), reason=f"no labelled corpus at {CORPUS} (the shared folder is not beside the repo)"
+from bot.review.evaluation import (
+    CORPUS_DIR,
+    UNSEEN_FILES,
+    default_files,
+    evaluate_files,
+    format_report,
+    held_back,
+    read_corpora,
 )
 
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, Any]:
-    return evaluate_file(CORPUS, Settings(), engine="offline")
+    return evaluate_files(default_files(), Settings(), engine="offline")
 
 
-def test_no_risky_case_is_judged_post(report: dict[str, Any]) -> None:
-    assert report["risky_judged_post"] == [], format_report(report)
-
-
-def test_verdict_accuracy_floor(report: dict[str, Any]) -> None:
-    assert report["verdict_accuracy"] >= 0.90, format_report(report)
-
-
-def test_category_micro_f1_floor(report: dict[str, Any]) -> None:
-    assert report["micro"]["f1"] >= 0.85, format_report(report)
+@pytest.fixture(scope="module")
+def dev() -> dict[str, Any]:
+    return evaluate_files([CORPUS_DIR / "dev.jsonl"], Settings(), engine="offline")
 
 
 def test_every_case_was_reviewed_offline(report: dict[str, Any]) -> None:
-    lines = sum(1 for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip())
-    assert report["cases"] == lines
+    lines = sum(1 for path in default_files()
+                for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    assert report["cases"] == lines == 351
     assert report["engines"] == {"offline": lines}
+
+
+def test_no_seed_case_is_wrong(report: dict[str, Any]) -> None:
+    seeds = [d for d in report["details"] if d["id"].startswith("seed")]
+    assert len(seeds) >= 4
+    wrong = [d["id"] for d in seeds if not d["acceptable"] or d["missed"] or d["false_alarms"]]
+    assert wrong == [], format_report(report)
+
+
+def test_no_dev_case_judged_post_when_risky(dev: dict[str, Any]) -> None:
+    assert dev["risky_judged_post"] == [], format_report(dev)
+    assert dev["verdict_accuracy"] >= 0.90, format_report(dev)
+
+
+def test_held_back_third_is_fixed_by_a_hash_of_the_id() -> None:
+    held = read_corpora(default_files(), split="held-back")
+    tuning = read_corpora(default_files(), split="tuning")
+    assert len(held) + len(tuning) == 351
+    assert all(c.source in UNSEEN_FILES for c in held)
+    assert {c.source for c in tuning} >= {"dev.jsonl", *UNSEEN_FILES}
+    unseen = sum(1 for name in UNSEEN_FILES for line in (CORPUS_DIR / name).open(encoding="utf-8") if line.strip())
+    assert 0.28 < len(held) / unseen < 0.38  # about a third
+    for case in held:
+        digest = int(hashlib.sha256(case.id.encode()).hexdigest(), 16)
+        assert digest % 3 == 0 and held_back(case.id)
+
+
+def test_corpus_copy_is_in_step_with_the_shared_one() -> None:
+    shared = CORPUS_DIR.parents[1] / "shared" / "corpus"
+    if not shared.is_dir():
+        pytest.skip("no shared folder beside the checkout")
+    for path in default_files():
+        ours = [json.loads(line)["id"] for line in path.open(encoding="utf-8") if line.strip()]
+        theirs = [json.loads(line)["id"] for line in (shared / path.name).open(encoding="utf-8") if line.strip()]
+        assert ours == theirs, path.name

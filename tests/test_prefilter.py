@@ -14,7 +14,7 @@ from bot.review.models import ReviewRequest
 from bot.review.packs import pack
 from bot.review.prefilter import prefixes, starts
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "dev.jsonl"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "dev.jsonl"
 
 
 def _examples() -> list[tuple[str, str | None]]:

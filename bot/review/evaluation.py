@@ -1,13 +1,21 @@
-"""Scores the reviewer on a labelled corpus (JSON Lines, docs/review-contract.md).
+"""Scores the reviewer on labelled corpora (JSON Lines, docs/review-contract.md).
 
 A case is matched on categories as a set, counting only findings of severity
-medium or high (a low finding is a hint). The worst error, a risky case
-(revise or block) judged post, is listed on its own.
+medium or high (a low finding is a hint). `accept` lists every verdict an
+expert would accept and `allowed` the categories that are neither required nor
+false alarms. The two errors that matter most are reported on their own: a
+risky case (one whose `accept` lacks `post`) judged post, and a safe case
+(verdict `post`) judged block.
+
+The project's corpus (`corpus/` at the root of a checkout) holds back a fixed
+third of the cases written apart from the rule packs, chosen by a hash of their
+id (`held_back`): `eval --held-back` scores only those, `eval --tuning` the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from collections import Counter
@@ -23,7 +31,11 @@ if TYPE_CHECKING:
     from bot.review.reviewer import Reviewer
 
 COUNTED_SEVERITIES = ("medium", "high")
-RISKY = ("revise", "block")
+# The project's own copy of the labelled corpus, beside the package in a checkout.
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
+# The files written apart from the rule packs; a third of their cases is held back.
+UNSEEN_FILES = ("service.jsonl", "brand.jsonl", "pairs.jsonl")
+SPLITS = ("all", "tuning", "held-back")
 
 
 class CorpusError(Exception):
@@ -40,6 +52,29 @@ class Case:
     lang: str | None
     platform: str
     context: str | None
+    accept: frozenset[str]
+    allowed: frozenset[str] = frozenset()
+    source: str = ""
+
+    @property
+    def risky(self) -> bool:
+        """An expert would not post it as it is."""
+        return "post" not in self.accept
+
+    @property
+    def safe(self) -> bool:
+        return self.verdict == "post"
+
+
+def held_back(case_id: str) -> bool:
+    """Whether a case of the unseen files belongs to the held-back third: a hash of its
+    id, so that the split never changes and nobody picks it."""
+    return int(hashlib.sha256(case_id.encode("utf-8")).hexdigest(), 16) % 3 == 0
+
+
+def default_files() -> list[Path]:
+    """Every file of the project's corpus, development cases first."""
+    return [CORPUS_DIR / "dev.jsonl", *(CORPUS_DIR / name for name in UNSEEN_FILES)]
 
 
 def _field(raw: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...],
@@ -54,6 +89,14 @@ def _field(raw: dict[str, Any], key: str, where: str, kind: type | tuple[type, .
     return value
 
 
+def _names(raw: dict[str, Any], key: str, where: str, known: tuple[str, ...], what: str) -> list[str]:
+    names = _field(raw, key, where, list) or []
+    for name in names:
+        if name not in known:
+            raise CorpusError(f"{where}: {key} {name!r} is not {what}")
+    return names
+
+
 def _case(raw: Any, line: int, path: Path) -> Case:
     where = f"{path}, line {line}"
     if not isinstance(raw, dict):
@@ -63,10 +106,11 @@ def _case(raw: Any, line: int, path: Path) -> Case:
     verdict = _field(raw, "verdict", where, str, required=True)
     if verdict not in VERDICTS:
         raise CorpusError(f"{where}: verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
-    categories = _field(raw, "categories", where, list) or []
-    for cat in categories:
-        if cat not in CATEGORIES:
-            raise CorpusError(f"{where}: category {cat!r} is not in the taxonomy")
+    categories = _names(raw, "categories", where, CATEGORIES, "in the taxonomy")
+    allowed = _names(raw, "allowed", where, CATEGORIES, "in the taxonomy")
+    accept = _names(raw, "accept", where, VERDICTS, f"one of {', '.join(VERDICTS)}") or [verdict]
+    if verdict not in accept:
+        raise CorpusError(f"{where}: accept {accept} lacks the case's own verdict {verdict!r}")
     platform = _field(raw, "platform", where, str) or "generic"
     if platform not in PLATFORMS:
         raise CorpusError(f"{where}: platform {platform!r} is not one of {', '.join(PLATFORMS)}")
@@ -79,6 +123,9 @@ def _case(raw: Any, line: int, path: Path) -> Case:
         lang=_field(raw, "lang", where, str),
         platform=platform,
         context=_field(raw, "context", where, str),
+        accept=frozenset(accept),
+        allowed=frozenset(allowed),
+        source=path.name,
     )
 
 
@@ -112,6 +159,29 @@ def read_corpus(path: str | Path) -> list[Case]:
     return cases
 
 
+def read_corpora(paths: list[str | Path], split: str = "all") -> list[Case]:
+    """The cases of several files, each id once; `split` keeps the held-back third of
+    the unseen files, or everything but it."""
+    if split not in SPLITS:
+        raise CorpusError(f"split {split!r} is not one of {', '.join(SPLITS)}")
+    cases: list[Case] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        for case in read_corpus(path):
+            if case.id in seen:
+                raise CorpusError(f"{path}, line {case.line}: id {case.id!r} is also in {seen[case.id]}")
+            seen[case.id] = str(path)
+            unseen = case.source in UNSEEN_FILES
+            if split == "held-back" and not (unseen and held_back(case.id)):
+                continue
+            if split == "tuning" and unseen and held_back(case.id):
+                continue
+            cases.append(case)
+    if not cases:
+        raise CorpusError(f"no case of the {split} split in {', '.join(map(str, paths))}")
+    return cases
+
+
 def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
@@ -131,12 +201,13 @@ def raised_categories(review: Review) -> frozenset[str]:
 
 
 def _request(reviewer: Reviewer, case: Case) -> ReviewRequest:
-    return reviewer.request(case.draft, context=case.context, platform=case.platform, lang=case.lang)
+    # No language given: detecting it is part of what is judged, as on the command line.
+    return reviewer.request(case.draft, context=case.context, platform=case.platform)
 
 
 def _review_all(reviewer: Reviewer, cases: list[Case], engine: str) -> list[Review]:
     def refuse(case: Case, exc: DraftError) -> CorpusError:
-        return CorpusError(f"line {case.line} (id {case.id}): the draft cannot be reviewed: {exc}")
+        return CorpusError(f"{case.source} line {case.line} (id {case.id}): the draft cannot be reviewed: {exc}")
 
     if engine == "offline" or not reviewer.use_llm():
         reviews = []
@@ -160,63 +231,100 @@ def _review_all(reviewer: Reviewer, cases: list[Case], engine: str) -> list[Revi
     return asyncio.run(run())
 
 
+def _summary(details: list[dict[str, Any]]) -> dict[str, Any]:
+    risky = [d for d in details if d["risky"]]
+    safe = [d for d in details if d["expected_verdict"] == "post"]
+    tp = sum(len(d["found"]) for d in details)
+    fp = sum(len(d["false_alarms"]) for d in details)
+    fn = sum(len(d["missed"]) for d in details)
+    return {
+        "cases": len(details),
+        "risky": len(risky),
+        "risky_caught": _ratio(sum(d["verdict"] != "post" for d in risky), len(risky)),
+        "safe": len(safe),
+        "safe_blocked": _ratio(sum(d["verdict"] == "block" for d in safe), len(safe)),
+        "safe_posted": _ratio(sum(d["verdict"] == "post" for d in safe), len(safe)),
+        "verdict_acceptable": _ratio(sum(d["acceptable"] for d in details), len(details)),
+        "category_f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+
+
 def evaluate(cases: list[Case], reviews: list[Review]) -> dict[str, Any]:
-    """The figures of a corpus run: per-category and micro scores, verdicts, errors."""
+    """The figures of a corpus run: the two worst errors, per-category and micro
+    scores, verdicts, and the same summary per file."""
     counts = {c: Counter() for c in CATEGORIES}
     confusion = {e: dict.fromkeys(VERDICTS, 0) for e in VERDICTS}
     details = []
     for case, review in zip(cases, reviews, strict=True):
         raised = raised_categories(review)
-        for cat in CATEGORIES:
-            if cat in raised and cat in case.categories:
-                counts[cat]["tp"] += 1
-            elif cat in raised:
-                counts[cat]["fp"] += 1
-            elif cat in case.categories:
-                counts[cat]["fn"] += 1
+        found = raised & case.categories
+        false_alarms = raised - case.categories - case.allowed
+        missed = case.categories - raised
+        for cat in found:
+            counts[cat]["tp"] += 1
+        for cat in false_alarms:
+            counts[cat]["fp"] += 1
+        for cat in missed:
+            counts[cat]["fn"] += 1
         confusion[case.verdict][review.verdict] += 1
         details.append({
-            "id": case.id, "line": case.line, "lang": case.lang, "language": review.language,
-            "expected_verdict": case.verdict, "verdict": review.verdict, "risk": review.risk,
-            "engine": review.engine,
+            "id": case.id, "file": case.source, "line": case.line, "lang": case.lang,
+            "language": review.language, "expected_verdict": case.verdict,
+            "accept": sorted(case.accept, key=VERDICTS.index), "verdict": review.verdict,
+            "acceptable": review.verdict in case.accept, "risky": case.risky,
+            "risk": review.risk, "engine": review.engine,
             "expected_categories": sorted(case.categories), "categories": sorted(raised),
-            "missed": sorted(case.categories - raised), "false_alarms": sorted(raised - case.categories),
+            "found": sorted(found), "missed": sorted(missed), "false_alarms": sorted(false_alarms),
         })
-    per_category = {
-        cat: _scores(c["tp"], c["fp"], c["fn"]) for cat, c in counts.items()
-    }
+    per_category = {cat: _scores(c["tp"], c["fp"], c["fn"]) for cat, c in counts.items()}
     total = Counter()
     for c in counts.values():
         total.update(c)
     right = sum(confusion[v][v] for v in VERDICTS)
-    risky_post = [d["id"] for d in details if d["expected_verdict"] in RISKY and d["verdict"] == "post"]
+    files = sorted({d["file"] for d in details}, key=[d["file"] for d in details].index)
     return {
-        "cases": len(cases),
+        **_summary(details),
+        "risky_judged_post": [d["id"] for d in details if d["risky"] and d["verdict"] == "post"],
+        "safe_judged_block": [d["id"] for d in details
+                              if d["expected_verdict"] == "post" and d["verdict"] == "block"],
         "categories": per_category,
         "micro": _scores(total["tp"], total["fp"], total["fn"]),
         "verdict_accuracy": _ratio(right, len(cases)),
         "verdict_correct": right,
         "confusion": confusion,
-        "risky_judged_post": risky_post,
+        "per_file": {f: _summary([d for d in details if d["file"] == f]) for f in files},
         "engines": dict(Counter(r.engine for r in reviews)),
-        "mismatches": [d for d in details if d["missed"] or d["false_alarms"]
-                       or d["verdict"] != d["expected_verdict"]],
+        "mismatches": [d for d in details if d["missed"] or d["false_alarms"] or not d["acceptable"]],
         "details": details,
     }
 
 
-def evaluate_file(path: str | Path, settings: Settings, engine: str = "offline") -> dict[str, Any]:
-    """Review every case of a corpus file and score the results."""
+def evaluate_cases(cases: list[Case], settings: Settings, engine: str = "offline") -> dict[str, Any]:
+    """Review every case and score the results."""
     from bot.review.reviewer import Reviewer
 
-    cases = read_corpus(path)
     reviewer = Reviewer(settings, engine=engine)
     started = time.perf_counter()
     reviews = _review_all(reviewer, cases, engine)
     report = evaluate(cases, reviews)
-    report["file"] = str(path)
     report["engine"] = engine
     report["seconds"] = round(time.perf_counter() - started, 3)
+    return report
+
+
+def evaluate_files(paths: list[str | Path], settings: Settings, engine: str = "offline",
+                   split: str = "all") -> dict[str, Any]:
+    """Review every case of several corpus files (one split of them) and score the results."""
+    report = evaluate_cases(read_corpora(paths, split), settings, engine)
+    report["files"] = [str(p) for p in paths]
+    report["split"] = split
+    return report
+
+
+def evaluate_file(path: str | Path, settings: Settings, engine: str = "offline") -> dict[str, Any]:
+    """Review every case of one corpus file and score the results."""
+    report = evaluate_files([path], settings, engine)
+    report["file"] = str(path)
     return report
 
 
@@ -224,10 +332,24 @@ def _fmt(value: float | None) -> str:
     return "   n/a" if value is None else f"{value:6.2f}"
 
 
-def format_report(report: dict[str, Any]) -> str:
+def _headline(summary: dict[str, Any]) -> str:
+    return (f"risky caught {_fmt(summary['risky_caught']).strip()} ({summary['risky']} risky) · "
+            f"safe blocked {_fmt(summary['safe_blocked']).strip()} ({summary['safe']} safe) · "
+            f"category F1 {_fmt(summary['category_f1']).strip()} · "
+            f"verdict acceptable {_fmt(summary['verdict_acceptable']).strip()}")
+
+
+def format_report(report: dict[str, Any], cases: bool = True) -> str:
     """The report as a table for a terminal."""
-    lines = [f"{report.get('file', 'corpus')}: {report['cases']} cases, engine {report.get('engine', '?')}"
-             f" ({report.get('seconds', 0):.2f} s)", ""]
+    files = ", ".join(Path(f).name for f in report.get("files", [report.get("file", "corpus")]))
+    split = report.get("split", "all")
+    lines = [f"{files}{'' if split == 'all' else f' ({split})'}: {report['cases']} cases, "
+             f"engine {report.get('engine', '?')} ({report.get('seconds', 0):.2f} s)",
+             _headline(report), ""]
+    if len(report.get("per_file", {})) > 1:
+        for name, summary in report["per_file"].items():
+            lines.append(f"  {name:<14} {summary['cases']:>4} cases  {_headline(summary)}")
+        lines.append("")
     width = max(len(c) for c in report["categories"]) + 2
     head = f"{'category':<{width}}{'tp':>4}{'fp':>4}{'fn':>4}  {'precision':>9}  {'recall':>6}  {'f1':>6}"
     lines += [head, "-" * len(head)]
@@ -241,23 +363,28 @@ def format_report(report: dict[str, Any]) -> str:
               f"{'micro':<{width}}{m['tp']:>4}{m['fp']:>4}{m['fn']:>4}  {_fmt(m['precision']):>9}"
               f"  {_fmt(m['recall'])}  {_fmt(m['f1'])}", ""]
     acc = report["verdict_accuracy"]
-    lines.append(f"verdict accuracy: {_fmt(acc).strip()} ({report['verdict_correct']}/{report['cases']})")
+    lines.append(f"verdict accuracy: {_fmt(acc).strip()} ({report['verdict_correct']}/{report['cases']}"
+                 f" exactly the label; acceptable: {_fmt(report['verdict_acceptable']).strip()})")
     lines.append("verdict confusion (rows: expected, columns: judged):")
     lines.append(f"  {'':<8}" + "".join(f"{v:>8}" for v in VERDICTS))
     for expected, row in report["confusion"].items():
         lines.append(f"  {expected:<8}" + "".join(f"{row[v]:>8}" for v in VERDICTS))
+    if not cases:
+        return "\n".join(lines)
     lines.append("")
     risky = report["risky_judged_post"]
     lines.append(f"risky cases judged post: {', '.join(risky) if risky else 'none'}")
+    blocked = report["safe_judged_block"]
+    lines.append(f"safe cases judged block: {', '.join(blocked) if blocked else 'none'}")
     if report["mismatches"]:
         lines += ["", "mismatches:"]
         for d in report["mismatches"]:
             parts = []
-            if d["verdict"] != d["expected_verdict"]:
-                parts.append(f"expected {d['expected_verdict']}, judged {d['verdict']}")
+            if not d["acceptable"]:
+                parts.append(f"expected {'/'.join(d['accept'])}, judged {d['verdict']}")
             if d["missed"]:
                 parts.append(f"missed {', '.join(d['missed'])}")
             if d["false_alarms"]:
                 parts.append(f"false alarm {', '.join(d['false_alarms'])}")
-            lines.append(f"  {d['id']} (line {d['line']}): {'; '.join(parts)}")
+            lines.append(f"  {d['id']} ({d['file']} line {d['line']}): {'; '.join(parts)}")
     return "\n".join(lines)
