@@ -5,6 +5,12 @@ typographic apostrophes and quotes unified, runs of white space collapsed),
 so that « SUPPRIMEZ », « supprimez » and « suprimez » meet the same pattern;
 every folded character remembers where it came from, so findings point at
 the exact words of the draft as given.
+
+Folding also undoes the disguises of copy-paste and social-media "fonts":
+invisible characters (soft hyphens, zero-width spaces, bidi controls) vanish,
+full-width and mathematical letters (« ＳＵＰＰＲＩＭＥＺ », « 𝐝𝐞𝐥𝐞𝐭𝐞 ») become
+plain letters, and look-alike letters of other scripts (Cyrillic « ԁеlеtе »)
+become the Latin letter they imitate, within Latin words only.
 """
 
 from __future__ import annotations
@@ -20,6 +26,13 @@ _QUOTE_PAIRS = {"«": "»", "“": "”", '"': '"', "„": "“"}
 _PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,80}\]")
 
 
+# Characters that show nothing and only serve to hide a word from a filter:
+# variation selectors and the combining grapheme joiner, besides every format
+# character (category Cf: soft hyphen, zero-width spaces and joiners, bidi
+# controls, word joiner, byte-order mark, tags…), which `_fold_char` drops too.
+_INVISIBLE = frozenset("\u034f" + "".join(map(chr, (*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)))))
+
+
 @lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     if ch in _APOSTROPHES:
@@ -28,6 +41,9 @@ def _fold_char(ch: str) -> str:
         return " "
     if ch.isascii():
         return ch.lower()
+    if ch in _INVISIBLE or unicodedata.category(ch) == "Cf":
+        return ""
+    # NFKD turns full-width (ＳＵＰＰ) and mathematical letters (𝐝𝐞𝐥, 𝒅𝒆𝒍, 𝖽𝖾𝗅, 𝕕𝕖𝕝) into plain ones.
     decomposed = unicodedata.normalize("NFKD", ch)
     base = "".join(c for c in decomposed if not unicodedata.combining(c))
     if ch in "œŒ":
@@ -68,10 +84,21 @@ def _one_to_one_table() -> dict[int, str]:
 
 _TABLE = _one_to_one_table()
 # What the fast path cannot fold one character to one: runs of white space,
-# ligatures that expand, combining marks, characters that vanish.
+# ligatures that expand, and any character outside Latin-1 and Latin Extended,
+# the typographic spaces and punctuation, dingbats and emoji pictographs (other
+# scripts and their look-alikes, marks, invisible characters, full-width and
+# mathematical letters…).
 _SLOW = re.compile(
-    r"\s\s|[\t\n\r\f\v\u2028\u2029]|^\s|[œŒæÆßﬀ-ﬆ\u00ad\u200b-\u200f\ufe00-\ufe0f]"
-    r"|[\u0250-\u1fff\u2070-\u2fff\uff00-\uffef]"  # other scripts' marks, letterlike and fullwidth forms
+    r"\s\s|[\t\n\r\f\v\u2028\u2029]|^\s|[œŒæÆßﬀ-ﬆ]"
+    r"|[^\x00-\xac\xae-\u024f\u2000-\u200a\u2010-\u2029\u202f-\u205f\u2600-\u27bf\U0001f300-\U0001faff]"
+)
+# Blocks of the scripts that hold letters looking like Latin ones (Greek, Cyrillic,
+# Armenian, Cherokee, Coptic, Lisu, Deseret…, and the letterlike and mathematical
+# forms of Greek): only a draft with one of them needs the look-alike pass, and
+# loads Unicode's table.
+_MAY_LOOK_ALIKE = re.compile(
+    r"[\u0370-\u1fff\u2100-\u214f\u2c00-\u2dff\ua000-\uabff"
+    r"\U00010000-\U0001cfff\U0001d6a8-\U0001d7cb\U0001e000-\U0001efff]"
 )
 
 
@@ -84,11 +111,14 @@ def fold(text: str) -> Folded:
 
 
 def _fold_slow(text: str) -> Folded:
+    swap = _look_alike_swaps(text) if _MAY_LOOK_ALIKE.search(text) else None
     out: list[str] = []
     origin: list[int] = []
     previous_space = True
     for i, ch in enumerate(text):
         folded = _fold_char(ch)
+        if swap and i in swap:
+            folded = swap[i]
         if folded == " ":
             if previous_space:
                 continue
@@ -99,6 +129,123 @@ def _fold_slow(text: str) -> Folded:
             out.append(c)
             origin.append(i)
     return Folded(text, "".join(out), tuple(origin))
+
+
+# Look-alike letters of other scripts ---------------------------------------
+#
+# Unicode's confusables (confusables.txt, as shipped by confusable-homoglyphs)
+# say which letters of other scripts look like a Latin one: Cyrillic а е о р с х
+# у і ԁ ѕ ј һ, Greek ο α ν ι ρ, Cherokee Ꭰ… We keep those that look like one
+# ASCII letter (or its small capital: Cyrillic т, н, в), and add the few that
+# every homoglyph list has but Unicode pairs with a rarer Latin letter.
+_LOOK_ALIKE_EXTRA = {"ε": "e", "κ": "k", "к": "k", "м": "m"}
+# Shaped like a bare stroke: « I » in a word in capitals, « l » among small letters.
+_I_OR_L = frozenset("ΙІӀӏ")
+_SMALL_CAPITAL = "LATIN LETTER SMALL CAPITAL "
+
+
+@lru_cache(maxsize=1)
+def _look_alike_table() -> dict[str, str]:
+    """Letter of another script -> the lower-case ASCII letter it imitates."""
+    import importlib.util
+    import json
+    import os
+
+    data: dict[str, list[dict[str, str]]] = {}
+    try:  # the package's data file, read without importing the package (nor importlib.resources)
+        spec = importlib.util.find_spec("confusable_homoglyphs")
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            with open(os.path.join(folder, "confusables.json"), encoding="utf-8") as file:
+                data = json.load(file)
+            break
+    except (ImportError, OSError, ValueError):  # a broken install must not stop reviews
+        data = {}
+
+    def latin(glyph: str) -> str | None:
+        if len(glyph) != 1:
+            return None
+        if glyph.isascii() and glyph.isalpha():
+            return glyph.lower()
+        name = unicodedata.name(glyph, "")
+        rest = name[len(_SMALL_CAPITAL):]
+        if name.startswith(_SMALL_CAPITAL) and len(rest) == 1:
+            return rest.lower()
+        return None
+
+    table: dict[str, str] = {}
+    for ch, glyphs in data.items():
+        if (len(ch) != 1 or not unicodedata.category(ch).startswith("L")
+                or unicodedata.name(ch, "").startswith("LATIN")
+                or unicodedata.normalize("NFKD", ch) != ch):
+            continue
+        targets = {t for g in glyphs if (t := latin(g.get("c", "")))}
+        if len(targets) == 1:
+            table[ch] = targets.pop()
+    table.update(_LOOK_ALIKE_EXTRA)
+    return table
+
+
+@lru_cache(maxsize=4096)
+def _letter_kind(ch: str) -> tuple[str, str]:
+    """("latin" | "look" | "other" | "join" | "", the Latin letter a look-alike imitates).
+
+    "join" is what stays inside a word without being a letter: invisible
+    characters and combining marks.
+    """
+    folded = _fold_char(ch)
+    if not folded:
+        return "join", ""
+    if not ch.isalpha():
+        return ("join" if unicodedata.combining(ch) else ""), ""
+    if folded.isascii() or unicodedata.name(ch, "").startswith("LATIN"):
+        return "latin", ""
+    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+    look = _look_alike_table().get(base, "") if len(base) == 1 else ""
+    return ("look" if look else "other"), look
+
+
+def _look_alike_swaps(text: str) -> dict[int, str]:
+    """Draft index -> Latin letter, for the look-alike letters that stand for Latin ones.
+
+    Judged word by word, so that a genuine Greek or Cyrillic sentence stays as
+    it is: the look-alikes of a word are read as Latin when the word also has
+    a Latin letter (« ԁеlеtе »), or when all its letters are look-alikes
+    (« ԁеӏеtе » with Cyrillic т, « ѕсаm ») and the draft as a whole is written
+    mostly in Latin letters. « Привет » (п, в, т have no Latin twin) and « но »
+    in a Russian draft are left alone.
+    """
+    kinds = [_letter_kind(ch) for ch in text]
+    if not any(kind == "look" for kind, _ in kinds):
+        return {}
+    latin_draft: bool | None = None
+    swaps: dict[int, str] = {}
+    i, n = 0, len(text)
+    while i < n:
+        if not kinds[i][0]:
+            i += 1
+            continue
+        start = i
+        while i < n and kinds[i][0]:
+            i += 1
+        word = kinds[start:i]
+        looks = [start + k for k, (kind, _) in enumerate(word) if kind == "look"]
+        if not looks:
+            continue
+        has = {kind for kind, _ in word}
+        if "latin" not in has:
+            if "other" in has:
+                continue
+            if latin_draft is None:
+                latin = sum(1 for kind, _ in kinds if kind == "latin")
+                latin_draft = latin > sum(1 for kind, _ in kinds if kind in ("look", "other"))
+            if not latin_draft:
+                continue
+        capitals = not any(text[j].islower() for j in range(start, i)
+                           if kinds[j][0] in ("latin", "look", "other") and text[j] not in _I_OR_L)
+        for j in looks:
+            look = kinds[j][1]
+            swaps[j] = ("i" if capitals else "l") if text[j] in _I_OR_L else look
+    return swaps
 
 
 _QUOTED = re.compile(r'«[^»]+»|“[^”]+”|„[^“]+“|"[^"]+"')
