@@ -74,3 +74,26 @@ def test_corpus_copy_is_in_step_with_the_shared_one() -> None:
         ours = [json.loads(line)["id"] for line in path.open(encoding="utf-8") if line.strip()]
         theirs = [json.loads(line)["id"] for line in (shared / path.name).open(encoding="utf-8") if line.strip()]
         assert ours == theirs, path.name
+
+
+# Floors that guard what the engine reaches today on all 351 cases; the aims are
+# risky caught >= 0.90, safe blocked <= 0.05 and category F1 >= 0.80.
+def test_risky_drafts_are_caught(report: dict[str, Any]) -> None:
+    assert report["risky_caught"] >= 0.84, format_report(report, cases=False)
+
+
+def test_safe_drafts_are_seldom_blocked(report: dict[str, Any]) -> None:
+    assert report["safe_blocked"] <= 0.05, format_report(report, cases=False)
+
+
+def test_category_f1_floor(report: dict[str, Any]) -> None:
+    assert report["category_f1"] >= 0.74, format_report(report, cases=False)
+
+
+def test_held_back_third_is_scored_without_listing_cases() -> None:
+    held = evaluate_files(default_files(), Settings(), engine="offline", split="held-back")
+    shown = format_report(held, cases=False)
+    assert "risky caught" in shown and "mismatches" not in shown
+    assert not any(d["id"] in shown for d in held["details"])
+    # Regression floors on cases never read one by one (see the closing figures in README).
+    assert held["risky_caught"] >= 0.62 and held["safe_blocked"] <= 0.10
