@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=("text", "json"), default="text")
     e.add_argument("--config", help="config file")
     e.add_argument("--engine", choices=("offline", "llm", "auto"), default="offline")
+    e.add_argument("--concurrency", type=int, metavar="N",
+                   help="LLM engine: reviews at once (default: [llm] max_concurrency)")
+    e.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="LLM engine: review every case N times, to see how much verdicts vary")
 
     ru = sub.add_parser("rules", help="list the rules of the offline engine")
     ru.add_argument("--lang", choices=("fr", "en"), help="only this language")
@@ -164,13 +168,23 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.review.evaluation import CorpusError, default_files, evaluate_files, format_report
+    from bot.review.evaluation import (
+        CorpusError,
+        default_files,
+        evaluate_files,
+        format_report,
+        progress_bar,
+    )
 
     settings = _load(args)
     split = args.split or "all"
     files = args.files or default_files()
+    if args.repeat < 1 or (args.concurrency is not None and args.concurrency < 1):
+        raise UsageError("--repeat and --concurrency take a number of 1 or more")
     try:
-        report = evaluate_files(files, settings, engine=args.engine, split=split)
+        report = evaluate_files(files, settings, engine=args.engine, split=split,
+                                concurrency=args.concurrency, repeat=args.repeat,
+                                progress=progress_bar() if args.engine != "offline" else None)
     except CorpusError as exc:
         raise UsageError(str(exc)) from exc
     # The held-back cases are scored, never read case by case, unless asked.
@@ -178,6 +192,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if hide:
         for key in ("mismatches", "details", "risky_judged_post", "safe_judged_block"):
             report.pop(key)
+        if "llm" in report:
+            report["llm"].pop("disagreements")
+            report["llm"].get("repeat", {}).pop("unstable", None)
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

@@ -8,6 +8,7 @@ Secrets (tokens, API keys) are read from the environment only.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -56,6 +57,20 @@ class LLMSection:
     backoff_initial: float = 0.5  # seconds before the first retry, doubled each time
     backoff_max: float = 8.0
     prompts_dir: str = ""  # "": the project's prompts/ folder
+    # Reasoning models: sent instead of max_tokens when above 0.
+    max_completion_tokens: int = 0
+    stream: bool = True  # stream answers, so that a hung server costs first_token_timeout
+    first_token_timeout: float = 10.0
+    context_chars: int = 2000  # most characters of the customer's message sent (both ends kept)
+    draft_chars: int = 4000  # most characters of the draft sent
+    redact: bool = True  # e-mails, phones, card and order numbers replaced by tokens
+    api_version: str = ""  # set: Azure deployment URLs through the SDK's Azure client
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    extra_query: dict[str, str] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    # USD per million tokens, per model: {"gpt-4o-mini": {"prompt": 0.15, "cached": 0.075,
+    # "completion": 0.6}}; `eval --engine llm` prints the cost from it.
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -174,6 +189,8 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
             if isinstance(value, str):
                 return tuple(v.strip() for v in value.split(",") if v.strip())
             return tuple(str(v) for v in value)
+        if text_kind.startswith("dict["):
+            return _table(value, text_kind)
         if text_kind.startswith("tuple[dict"):
             if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
                 raise ValueError("a list of tables")
@@ -183,6 +200,21 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: cannot read {value!r} ({exc}); fix it in the config file") from exc
+
+
+def _table(value: Any, kind: str) -> dict[str, Any]:
+    """A TOML table, or JSON text from an environment variable."""
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip() else {}
+    if not isinstance(value, dict):
+        raise ValueError("expected a table")
+    if kind == "dict[str, str]":
+        return {str(k): str(v) for k, v in value.items()}
+    if kind == "dict[str, dict[str, float]]":
+        if not all(isinstance(v, dict) for v in value.values()):
+            raise ValueError("expected a table per model")
+        return {str(k): {str(n): float(p) for n, p in v.items()} for k, v in value.items()}
+    return dict(value)
 
 
 def _section(name: str, raw: dict[str, Any], env: dict[str, str], where: str) -> Any:
@@ -218,6 +250,11 @@ def _validate(s: Settings, where: str) -> None:
     if s.llm.timeout <= 0 or s.llm.deadline <= 0 or s.llm.max_concurrency < 1:
         raise ConfigError(f"{where}: llm.timeout and llm.deadline must be above 0, "
                           "llm.max_concurrency at least 1")
+    if s.llm.first_token_timeout <= 0:
+        raise ConfigError(f"{where}: llm.first_token_timeout must be above 0")
+    if min(s.llm.context_chars, s.llm.draft_chars, s.llm.max_completion_tokens) < 0:
+        raise ConfigError(f"{where}: llm.context_chars, llm.draft_chars and "
+                          "llm.max_completion_tokens must be 0 or more")
 
 
 def load_settings(

@@ -24,10 +24,16 @@ Usage::
   one reply; a dict body is sent as JSON, a str body as is (to send broken JSON).
 - ``fallback``: the reply when a route's queue is empty (default: 500 "no
   scripted reply", so an unexpected call shows up as a failure).
-- ``require_key``: when set, any other bearer token gets a 401 like OpenAI's.
-- ``requests`` records every request (method, path, headers with lower-case
-  names, json, at =
-  time.monotonic() on arrival); ``chat_requests`` only the chat completions.
+- ``require_key``: when set, any other bearer token gets a 401 like OpenAI's
+  (or an Azure ``api-key`` header with that key).
+- ``requests`` records every request (method, path, query, headers with
+  lower-case names, json, at = time.monotonic() on arrival); ``chat_requests``
+  only the chat completions.
+- A request with ``"stream": true`` gets a 200 chat completion body as
+  server-sent events, as OpenAI streams it (the content in a few chunks, then
+  the finish reason, then the usage when ``stream_options.include_usage``);
+  ``delay`` is then the time before the first byte: a hung server.
+- Paths may carry anything before ``/chat/completions`` (Azure deployments).
 
 Replies are served from threads, so a delayed reply does not hold up others;
 ``stop()`` does not wait for delayed replies to finish.
@@ -42,6 +48,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -61,12 +68,14 @@ class Recorded:
     headers: dict[str, str]
     json: Any
     at: float
+    query: dict[str, str] = field(default_factory=dict)
 
 
 def chat_completion(content: str | None, *, model: str = "test-model", prompt_tokens: int = 900,
-                    completion_tokens: int = 300, finish_reason: str = "stop") -> dict[str, Any]:
+                    completion_tokens: int = 300, finish_reason: str = "stop",
+                    cached_tokens: int | None = None) -> dict[str, Any]:
     """A chat completion body whose first choice says `content`."""
-    return {
+    body: dict[str, Any] = {
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "created": int(time.time()),
@@ -76,6 +85,33 @@ def chat_completion(content: str | None, *, model: str = "test-model", prompt_to
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                   "total_tokens": prompt_tokens + completion_tokens},
     }
+    if cached_tokens is not None:
+        body["usage"]["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
+    return body
+
+
+def sse_events(body: dict[str, Any], include_usage: bool, pieces: int = 3) -> str:
+    """A chat completion as the server-sent events of a streamed answer."""
+    base = {k: body.get(k) for k in ("id", "created", "model")}
+    base["object"] = "chat.completion.chunk"
+    events: list[dict[str, Any]] = []
+    for choice in body.get("choices", []):
+        message = choice.get("message") or {}
+        content = message.get("content")
+        events.append({**base, "choices": [{"index": choice.get("index", 0),
+                                            "delta": {"role": "assistant", "content": ""},
+                                            "finish_reason": None}]})
+        if content:
+            size = max(1, -(-len(content) // pieces))
+            for at in range(0, len(content), size):
+                events.append({**base, "choices": [{"index": choice.get("index", 0),
+                                                    "delta": {"content": content[at:at + size]},
+                                                    "finish_reason": None}]})
+        events.append({**base, "choices": [{"index": choice.get("index", 0), "delta": {},
+                                            "finish_reason": choice.get("finish_reason")}]})
+    if include_usage and body.get("usage") is not None:
+        events.append({**base, "choices": [], "usage": body["usage"]})
+    return "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
 
 
 def error_body(message: str, type_: str = "invalid_request_error", code: str | None = None,
@@ -87,13 +123,14 @@ def error_body(message: str, type_: str = "invalid_request_error", code: str | N
 def valid_review(**overrides: Any) -> dict[str, Any]:
     """A review as the model is asked to answer it (bot/review/llm_schema.py), safe by default."""
     review: dict[str, Any] = {
-        "verdict": "post",
-        "risk": 5,
+        "findings": [],
+        "dismissals": [],
         "golden_rules": [
             {"rule": rule, "score": 8, "notes": [f"{rule} ok"]}
             for rule in ("reputation", "produce", "react", "federate")
         ],
-        "findings": [],
+        "verdict": "post",
+        "risk": 5,
         "rewrites": [],
         "notes": [],
     }
@@ -182,18 +219,28 @@ class LLMServer:
             payload = json.loads(raw) if raw else None
         except json.JSONDecodeError:
             payload = raw.decode("utf-8", "replace")
-        path = h.path.split("?")[0]
+        path, _, raw_query = h.path.partition("?")
+        query = {k: v[-1] for k, v in parse_qs(raw_query).items()}
         with self._lock:
             headers = {k.lower(): v for k, v in h.headers.items()}
-            self.requests.append(Recorded(method, path, headers, payload, arrived))
-        reply = self._pick(method, path, h.headers.get("Authorization", ""))
+            self.requests.append(Recorded(method, path, headers, payload, arrived, query))
+        key = h.headers.get("Authorization", "")
+        if h.headers.get("api-key"):
+            key = f"Bearer {h.headers['api-key']}"
+        reply = self._pick(method, path, key)
         if reply.delay and self._stopping.wait(reply.delay):
             return
-        body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body or {})
+        streamed = (isinstance(payload, dict) and payload.get("stream") and reply.status == 200
+                    and isinstance(reply.body, dict) and "choices" in reply.body)
+        if streamed:
+            options = payload.get("stream_options") or {}
+            body = sse_events(reply.body, bool(options.get("include_usage")))  # type: ignore[arg-type]
+        else:
+            body = reply.body if isinstance(reply.body, str) else json.dumps(reply.body or {})
         data = body.encode("utf-8")
         try:
             h.send_response(reply.status)
-            h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Type", "text/event-stream" if streamed else "application/json")
             h.send_header("Content-Length", str(len(data)))
             for name, value in reply.headers.items():
                 h.send_header(name, value)

@@ -223,7 +223,8 @@ async def test_a_failing_endpoint_gives_the_offline_follow_up(
     assert "prêt à publier" in short.text
     assert elapsed < 1.5  # the 0.8 s deadline, not the server's pace
     calls = len(llm_server.chat_requests) - 1
-    assert calls == 1 if failure == "401" else calls >= 2  # only what can succeed later is retried
+    # Only what can succeed later is retried: a 500, not a refused key nor a hung server.
+    assert calls >= 2 if failure == "500" else calls == 1
     assert "follow-up 'shorter' not used" in caplog.text
     assert KEY not in caplog.text
 
@@ -324,3 +325,44 @@ async def test_a_failed_llm_translation_falls_back_to_the_templates(llm_server: 
     text = version_in(english)
     again = review_offline(ReviewRequest(text), rewrite=False)
     assert again.language == "en" and again.verdict == "post"
+
+
+# -- the fact guard and redaction on follow-ups ------------------------------------------
+
+
+async def test_an_llm_version_that_invents_facts_is_not_shown(llm_server: LLMServer, store: Store,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    coach = coach_for(llm_server, store)
+    await reviewed(coach, llm_server)
+    invented = "Toutes nos excuses : un vol gratuit vous attend. [ce que nous faisons]. En MP ?"
+    llm_server.push(200, new_version(invented))
+    caplog.set_level(logging.WARNING)
+    short = await coach.handle(ANN, "plus court")
+    assert version_in(short) == offline_shorter()
+    assert "gratuit" in caplog.text and "neither in the draft nor in the customer's message" in caplog.text
+
+
+@pytest.mark.parametrize(("text", "lang", "instruction"), [
+    ("Ce siège n'aurait jamais dû être proposé : nous vous remboursons. [ce que nous faisons]. "
+     "Votre référence en MP ?", "fr", "shorter"),
+    ("That seat should never have been offered: enjoy a £50 voucher. [what we are doing].",
+     "fr", "english"),
+])
+def test_follow_ups_may_not_invent_facts_in_either_language(text: str, lang: str, instruction: str) -> None:
+    with pytest.raises(OutputError, match="states facts found neither"):
+        parse_answer(json.dumps({"text": text}), current=LONG, instruction=instruction, lang=lang,
+                     max_chars=2000, sources=(DRAFT, None, LONG))
+
+
+async def test_follow_ups_send_no_personal_data(llm_server: LLMServer, store: Store) -> None:
+    coach = coach_for(llm_server, store)
+    await reviewed(coach, llm_server)
+    llm_server.push(200, review_answer())
+    await coach.handle(ANN, "le client avait écrit : Mon e-mail est paul.durand@exemple.fr, "
+                            "commande n° 7788123")
+    llm_server.push(200, new_version(SHORT))
+    short = await coach.handle(ANN, "plus court")
+    assert version_in(short) == SHORT
+    body = json.dumps(llm_server.chat_requests[-1].json, ensure_ascii=False)
+    assert "paul.durand@exemple.fr" not in body and "7788123" not in body
+    assert "⟦EMAIL_1⟧" in body

@@ -70,8 +70,9 @@ def answer(**fields: Any) -> dict[str, Any]:
 
 def finding(category: str, severity: str, text: str | None, start: int = 0,
             end: int = 0, message: str = "à revoir") -> dict[str, Any]:
-    span = None if text is None else {"start": start, "end": end, "text": text}
-    return {"category": category, "severity": severity, "span": span, "message": message,
+    """A finding as the model writes it: the quoted words, never offsets (start and end are
+    ignored, kept so that older call sites read the same)."""
+    return {"quote": text, "category": category, "severity": severity, "why": message,
             "case": None}
 
 
@@ -88,7 +89,7 @@ async def test_valid_review_keeps_judgement_repairs_spans_and_records_cost(llm_s
     llm_server.push(200, answer(
         verdict="block", risk=85,
         findings=[
-            # right text, wrong offsets: repaired from the quoted words
+            # quoted words: located in the draft here
             finding("condescension", "high", "Lisez nos CGV", 0, 5),
             # exact span: kept as is
             finding("blame_shift", "medium", "pas de nous", RUDE.index("pas de nous"),
@@ -102,7 +103,8 @@ async def test_valid_review_keeps_judgement_repairs_spans_and_records_cost(llm_s
 
     assert got.engine == "llm" and got.verdict == "block" and got.risk == 85
     assert got.model == "test-model" and got.prompt_version == PROMPT_VERSION
-    assert got.usage == {"prompt_tokens": 900, "completion_tokens": 300, "total_tokens": 1200}
+    assert got.usage == {"prompt_tokens": 900, "completion_tokens": 300, "total_tokens": 1200,
+                         "cached_tokens": 0}
     by_category = {f.category: f for f in got.findings}
     assert by_category["condescension"].span is not None
     assert by_category["condescension"].span.start == at
@@ -180,15 +182,20 @@ async def test_retries_stop_after_max_retries(llm_server: LLMServer) -> None:
     assert got.engine == "offline" and any("503" in n for n in got.notes)
 
 
-async def test_a_response_slower_than_the_timeout_is_retried(llm_server: LLMServer) -> None:
+async def test_a_hung_server_costs_one_timeout(llm_server: LLMServer) -> None:
+    # Nothing comes back for 1.5 s: the streamed call gives up at the first-token timeout,
+    # and a timeout is not retried (the server would hang again).
     llm_server.push(200, answer(), delay=1.5)
     llm_server.push(200, answer())
     started = time.monotonic()
-    got = await review(reviewer(llm_server, timeout=0.25, deadline=1.2), GOOD_REWRITE)
+    got = await review(reviewer(llm_server, timeout=1.0, first_token_timeout=0.25, deadline=1.4),
+                       DELETION)
 
-    assert time.monotonic() - started < 0.9
-    assert got.engine == "llm"
-    assert len(llm_server.chat_requests) == 2
+    assert time.monotonic() - started < 0.6
+    assert got.engine == "offline" and got.verdict == "block"
+    assert len(llm_server.chat_requests) == 1
+    assert llm_server.chat_requests[0].json["stream"] is True
+    assert any("nothing within 0.25 s" in n and "first_token_timeout" in n for n in got.notes), got.notes
 
 
 async def test_an_endpoint_that_never_answers_in_time_gives_offline(llm_server: LLMServer) -> None:

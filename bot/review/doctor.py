@@ -1,16 +1,21 @@
 """`cm-coach doctor`: is the configuration usable, and does the LLM endpoint answer?
 
 Prints one line per check and says exactly what failed (wrong key, unknown
-model, unreachable host) and what to do. The API key is never printed, not
-even in part. Exit code 0 when every check passes, 1 when one fails.
+model, unreachable host) and what to do. Once the model answers, it tries a
+real review in JSON and a coaching follow-up, as the bot would. The API key is
+never printed, not even in part, nor credentials written in a URL. Exit code 0
+when every check passes, 1 when one fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
+import re
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
@@ -21,6 +26,15 @@ if TYPE_CHECKING:
 
 OK, FAIL, INFO = "ok  ", "FAIL", "--  "
 SHOWN_MODELS = 8
+# user:password@ in any URL a line may quote (the base URL, a server's message).
+_URL_CREDENTIALS = re.compile(r"(?<=//)[^/\s@]+@")
+# The easyJet case: what the review and the follow-up checks send.
+PROBE_CONTEXT = "Un siège sans dossier dans un avion, comment cela peut-il être autorisé ?"
+PROBE_DRAFT = ("Avant que nous puissions enquêter, je vous demande de supprimer la photographie "
+               "et de nous donner plus d'informations en messages privés.")
+PROBE_VERSION = ("Merci de nous l'avoir signalé : ce siège n'aurait jamais dû être proposé, et nous "
+                 "vous présentons nos excuses. [ce que nous faisons]. Pouvez-vous nous écrire en MP "
+                 "avec votre référence de réservation ?")
 
 
 class Report:
@@ -31,7 +45,7 @@ class Report:
     def line(self, status: str, text: str) -> None:
         if status == FAIL:
             self.failures += 1
-        print(f"[{status}] {text}", file=self.out)
+        print(f"[{status}] {_URL_CREDENTIALS.sub('***@', text)}", file=self.out)
 
 
 def _key_source() -> str:
@@ -56,7 +70,9 @@ def _check_settings(settings: Settings, report: Report, engine: str) -> bool:
         else:
             report.line(OK, f"no LLM configured: reviews use the offline engine (engine {engine})")
         return False
-    base = settings.llm_base_url or "https://api.openai.com/v1 (default)"
+    from bot.review.llm_transport import safe_url
+
+    base = safe_url(settings.llm_base_url) or "https://api.openai.com/v1 (default)"
     report.line(INFO, f"endpoint: {base}; model: {cfg.model}; timeout {cfg.timeout:g} s a call, "
                       f"deadline {cfg.deadline:g} s a review, {cfg.max_concurrency} at a time")
     source = _key_source()
@@ -121,13 +137,17 @@ async def _reach(settings: Settings, report: Report) -> None:
             return
         if models is not None and cfg.model in models:
             report.line(OK, f"model '{cfg.model}' is served")
+        elif not await _probe_model(client, settings, report, models, said):
             return
-        await _probe_model(client, settings, report, models, said)
+    await _try_review(settings, report)
 
 
 async def _probe_model(client: openai.AsyncOpenAI, settings: Settings, report: Report,
-                       models: list[str] | None, said: Callable[[BaseException], str]) -> None:
-    """A one-token completion: Azure deployments and some servers answer for unlisted names."""
+                       models: list[str] | None, said: Callable[[BaseException], str]) -> bool:
+    """A one-token completion: Azure deployments and some servers answer for unlisted names.
+
+    True when the model answered.
+    """
     import openai
 
     cfg = settings.llm
@@ -137,6 +157,7 @@ async def _probe_model(client: openai.AsyncOpenAI, settings: Settings, report: R
         ), cfg.timeout)
         note = " (not in the list: a deployment name?)" if models is not None else ""
         report.line(OK, f"model '{cfg.model}' answers{note}")
+        return True
     except openai.NotFoundError:
         known = f"; this endpoint serves: {', '.join(models[:SHOWN_MODELS])}" if models else ""
         report.line(FAIL, f"unknown model '{cfg.model}'{known}. Set [llm] model "
@@ -147,6 +168,52 @@ async def _probe_model(client: openai.AsyncOpenAI, settings: Settings, report: R
     except (openai.APIConnectionError, TimeoutError) as exc:
         report.line(FAIL, f"model '{cfg.model}' did not answer ({type(exc).__name__}) within "
                           f"{cfg.timeout:g} s")
+    return False
+
+
+class _Warnings(logging.Handler):
+    """What the LLM reviewer logs while doctor tries it: why a follow-up was not used."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+async def _try_review(settings: Settings, report: Report) -> None:
+    """A real review in JSON and a real follow-up, through the reviewer the bot uses."""
+    from bot.review.llm import LLMReviewer
+    from bot.review.models import ReviewRequest
+
+    reviewer = LLMReviewer(settings)
+    started = time.monotonic()
+    review = await reviewer.review(ReviewRequest(PROBE_DRAFT, context=PROBE_CONTEXT, platform="x",
+                                                 profile=settings.profile))
+    seconds = time.monotonic() - started
+    if review.engine != "llm":
+        why = next((n for n in review.notes if n.startswith("LLM review unavailable")), "")
+        report.line(FAIL, "a review in JSON: " + (why.removeprefix("LLM review unavailable: ")
+                                                    .split(". The offline")[0] or "not given"))
+        return
+    usage = review.usage or {}
+    report.line(OK, f"a review in JSON ({reviewer.mode()} mode): verdict {review.verdict}, "
+                    f"{usage.get('total_tokens', 0)} tokens ({usage.get('cached_tokens', 0)} cached), "
+                    f"{seconds:.1f} s")
+    watcher = _Warnings()
+    logger = logging.getLogger("bot.review.llm")
+    logger.addHandler(watcher)
+    try:
+        text = await reviewer.follow_up(PROBE_VERSION, instruction="shorter", lang="fr",
+                                        context=PROBE_CONTEXT, draft=PROBE_DRAFT)
+    finally:
+        logger.removeHandler(watcher)
+    if text is None:
+        why = watcher.messages[-1] if watcher.messages else "no answer"
+        report.line(FAIL, f"a coaching follow-up: {why}")
+    else:
+        report.line(OK, f"a coaching follow-up ('shorter'): {len(PROBE_VERSION)} → {len(text)} characters")
 
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO | None = None) -> int:

@@ -17,11 +17,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.review.models import CATEGORIES, PLATFORMS, VERDICTS, Review, ReviewRequest
 from bot.review.validation import DraftError
@@ -299,23 +301,45 @@ def evaluate(cases: list[Case], reviews: list[Review]) -> dict[str, Any]:
     }
 
 
-def evaluate_cases(cases: list[Case], settings: Settings, engine: str = "offline") -> dict[str, Any]:
-    """Review every case and score the results."""
+def evaluate_cases(cases: list[Case], settings: Settings, engine: str = "offline", *,
+                   concurrency: int | None = None, repeat: int = 1,
+                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Review every case and score the results.
+
+    With the LLM engine, cases are reviewed `concurrency` at a time (default:
+    `[llm] max_concurrency`), `repeat` times over (without the cache), and the
+    report gains `llm`: tokens, cost, latency, fallbacks, disagreements with the
+    offline engine and, over several rounds, the cases whose verdict changed.
+    The scores are those of the first round.
+    """
     from bot.review.reviewer import Reviewer
 
+    if repeat > 1:  # every round must ask the model again
+        settings = replace(settings, llm=replace(settings.llm, cache_size=0))
     reviewer = Reviewer(settings, engine=engine)
     started = time.perf_counter()
-    reviews = _review_all(reviewer, cases, engine)
+    run: LLMRun | None = None
+    if engine != "offline" and reviewer.use_llm():
+        run = _review_llm(reviewer, cases, concurrency or settings.llm.max_concurrency,
+                          max(1, repeat), progress)
+        reviews = run.rounds[0]
+    else:
+        reviews = _review_all(reviewer, cases, engine)
     report = evaluate(cases, reviews)
     report["engine"] = engine
     report["seconds"] = round(time.perf_counter() - started, 3)
+    if run is not None:
+        report["llm"] = llm_figures(cases, run, settings)
     return report
 
 
 def evaluate_files(paths: list[str | Path], settings: Settings, engine: str = "offline",
-                   split: str = "all") -> dict[str, Any]:
-    """Review every case of several corpus files (one split of them) and score the results."""
-    report = evaluate_cases(read_corpora(paths, split), settings, engine)
+                   split: str = "all", **llm: Any) -> dict[str, Any]:
+    """Review every case of several corpus files (one split of them) and score the results.
+
+    `llm`: concurrency, repeat and progress, as `evaluate_cases` takes them.
+    """
+    report = evaluate_cases(read_corpora(paths, split), settings, engine, **llm)
     report["files"] = [str(p) for p in paths]
     report["split"] = split
     return report
@@ -326,6 +350,186 @@ def evaluate_file(path: str | Path, settings: Settings, engine: str = "offline")
     report = evaluate_files([path], settings, engine)
     report["file"] = str(path)
     return report
+
+
+# -- measuring a model: `eval --engine llm` ------------------------------------------------
+
+
+@dataclass
+class LLMRun:
+    """Every round of LLM reviews of a corpus, with each review's time."""
+
+    rounds: list[list[Review]] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # seconds, every review of every round
+    concurrency: int = 1
+
+
+def progress_bar(stream: TextIO | None = None, width: int = 30) -> Callable[[int, int], None]:
+    """A progress bar on `stream` (standard error): redrawn in place on a terminal, else
+    a line every tenth of the way, so that logs stay short."""
+    out = stream or sys.stderr
+    live = out.isatty()
+    shown = [-1]
+
+    def show(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if not live and tenth == shown[0] and done != total:
+            return
+        shown[0] = tenth
+        filled = width * done // max(total, 1)
+        bar = f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} reviews"
+        out.write(f"\r{bar}" if live else f"{bar}\n")
+        if live and done == total:
+            out.write("\n")
+        out.flush()
+
+    return show
+
+
+def _review_llm(reviewer: Reviewer, cases: list[Case], concurrency: int, repeat: int,
+                progress: Callable[[int, int], None] | None) -> LLMRun:
+    run = LLMRun(concurrency=max(1, concurrency))
+    total = len(cases) * repeat
+
+    async def go() -> None:
+        # One event loop for the whole corpus, so that the LLM client's connections are reused.
+        slots = asyncio.Semaphore(run.concurrency)
+        done = 0
+
+        async def one(case: Case) -> Review:
+            nonlocal done
+            async with slots:
+                started = time.perf_counter()
+                try:
+                    review = await reviewer.review(_request(reviewer, case))
+                except DraftError as exc:
+                    raise CorpusError(f"{case.source} line {case.line} (id {case.id}): the draft "
+                                      f"cannot be reviewed: {exc}") from exc
+                run.latencies.append(time.perf_counter() - started)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            return review
+
+        for _ in range(repeat):
+            run.rounds.append(list(await asyncio.gather(*(one(c) for c in cases))))
+
+    asyncio.run(go())
+    return run
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 3)
+
+
+def _cost(usage: dict[str, int], prices: dict[str, float] | None) -> float | None:
+    """USD from prices per million tokens; cached prompt tokens at their own price if given."""
+    if not prices:
+        return None
+    prompt, cached = usage["prompt_tokens"], usage["cached_tokens"]
+    per_prompt = prices.get("prompt", 0.0)
+    cost = ((prompt - cached) * per_prompt + cached * prices.get("cached", per_prompt)
+            + usage["completion_tokens"] * prices.get("completion", 0.0)) / 1_000_000
+    return round(cost, 6)
+
+
+def llm_figures(cases: list[Case], run: LLMRun, settings: Settings) -> dict[str, Any]:
+    """Tokens, cost, latency, fallbacks, disagreements with the offline engine, variance."""
+    from bot.review.engine import review_offline
+
+    every = [r for reviews in run.rounds for r in reviews]
+    usage = dict.fromkeys(("prompt_tokens", "cached_tokens", "completion_tokens", "total_tokens"), 0)
+    for r in every:
+        for key in usage:
+            usage[key] += (r.usage or {}).get(key, 0)
+    fallbacks = [r for r in every if r.engine != "llm"]
+    why = Counter(next((n.split(". The offline")[0] for n in r.notes
+                        if n.startswith("LLM review unavailable")), "unknown") for r in fallbacks)
+    model = settings.llm.model
+    disagreements = []
+    for case, review in zip(cases, run.rounds[0], strict=True):
+        if review.engine != "llm":
+            continue
+        offline = review_offline(ReviewRequest(case.draft, context=case.context, platform=case.platform,
+                                               profile=settings.profile), rewrite=False)
+        ours, theirs = raised_categories(offline), raised_categories(review)
+        if offline.verdict != review.verdict or ours != theirs:
+            disagreements.append({
+                "id": case.id, "file": case.source, "accept": sorted(case.accept, key=VERDICTS.index),
+                "offline": offline.verdict, "llm": review.verdict,
+                "only_offline": sorted(ours - theirs), "only_llm": sorted(theirs - ours),
+                "dismissed": [d.category for d in review.dismissed],
+            })
+    figures: dict[str, Any] = {
+        "model": model,
+        "reviews": len(every),
+        "concurrency": run.concurrency,
+        "tokens": usage,
+        "cost_usd": _cost(usage, settings.llm.prices.get(model)),
+        "latency_p50": _percentile(run.latencies, 0.50),
+        "latency_p95": _percentile(run.latencies, 0.95),
+        "fallbacks": len(fallbacks),
+        "fallback_reasons": dict(why.most_common()),
+        "disagreement_count": len(disagreements),
+        "disagreements": disagreements,
+    }
+    if len(run.rounds) > 1:
+        verdicts = [[r.verdict for r in reviews] for reviews in run.rounds]
+        unstable = [c.id for i, c in enumerate(cases) if len({v[i] for v in verdicts}) > 1]
+        figures["repeat"] = {
+            "rounds": len(run.rounds),
+            "verdict_acceptable": [_ratio(sum(v in c.accept for v, c in zip(vs, cases, strict=True)),
+                                          len(cases)) for vs in verdicts],
+            "risky_judged_post": [sum(v == "post" and c.risky for v, c in zip(vs, cases, strict=True))
+                                  for vs in verdicts],
+            "unstable_count": len(unstable),
+            "unstable": unstable,
+            "unstable_share": _ratio(len(unstable), len(cases)),
+        }
+    return figures
+
+
+def format_llm(figures: dict[str, Any], cases: bool = True) -> list[str]:
+    """The LLM figures as lines for a terminal; the disagreements only when cases are shown."""
+    t = figures["tokens"]
+    cost = figures["cost_usd"]
+    lines = [
+        f"LLM {figures['model']}: {figures['reviews']} reviews, {figures['concurrency']} at a time; "
+        f"fallbacks to offline: {figures['fallbacks']}",
+        f"tokens: prompt {t['prompt_tokens']:,} (cached {t['cached_tokens']:,}) · completion "
+        f"{t['completion_tokens']:,} · total {t['total_tokens']:,} · cost "
+        + (f"${cost:.4f}" if cost is not None else f"n/a (no price for {figures['model']} in [llm] prices)"),
+        f"latency per review: p50 {_secs(figures['latency_p50'])} · p95 {_secs(figures['latency_p95'])}",
+    ]
+    for reason, count in figures["fallback_reasons"].items():
+        lines.append(f"  fallback ×{count}: {reason}")
+    if "repeat" in figures:
+        rep = figures["repeat"]
+        shares = " / ".join(_fmt(a).strip() for a in rep["verdict_acceptable"])
+        lines.append(f"repeat {rep['rounds']}: verdict acceptable per round {shares}; risky judged "
+                     f"post per round {' / '.join(map(str, rep['risky_judged_post']))}; "
+                     f"{rep['unstable_count']} case(s) changed verdict ({_fmt(rep['unstable_share']).strip()})")
+        if cases and rep.get("unstable"):
+            lines.append(f"  changed verdict: {', '.join(rep['unstable'])}")
+    lines.append(f"disagreements with the offline engine: {figures['disagreement_count']} case(s)")
+    if cases:
+        for d in figures.get("disagreements", []):
+            parts = [f"offline {d['offline']}, llm {d['llm']} (accept {'/'.join(d['accept'])})"]
+            if d["only_offline"]:
+                parts.append(f"only offline {', '.join(d['only_offline'])}")
+            if d["only_llm"]:
+                parts.append(f"only llm {', '.join(d['only_llm'])}")
+            if d["dismissed"]:
+                parts.append(f"dismissed {', '.join(d['dismissed'])}")
+            lines.append(f"  {d['id']} ({d['file']}): {'; '.join(parts)}")
+    return lines
+
+
+def _secs(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} s"
 
 
 def _fmt(value: float | None) -> str:
@@ -369,6 +573,8 @@ def format_report(report: dict[str, Any], cases: bool = True) -> str:
     lines.append(f"  {'':<8}" + "".join(f"{v:>8}" for v in VERDICTS))
     for expected, row in report["confusion"].items():
         lines.append(f"  {expected:<8}" + "".join(f"{row[v]:>8}" for v in VERDICTS))
+    if "llm" in report:
+        lines += ["", *format_llm(report["llm"], cases)]
     if not cases:
         return "\n".join(lines)
     lines.append("")

@@ -1,11 +1,13 @@
-"""Reviews from any OpenAI-compatible model, never worse than offline.
+"""Reviews from any OpenAI-compatible model, never worse than offline without saying why.
 
 One chat completion per review returns the whole review as JSON (schema in
 `llm_schema`), asked for with a json_schema response format, falling back to
-JSON mode, then to plain text, for servers that reject it (remembered per
-endpoint). One repair call on invalid output. The answer is merged above the
-offline engine's floor (`llm_merge`). When anything fails, the offline review
-comes back with a note saying why: the caller always gets a review in time.
+JSON mode, then to plain text, for servers that reject it or keep answering
+out of shape (remembered per endpoint). One repair call on invalid or cut-off
+output. Personal data is redacted before the request and restored in the
+answer (`redact`). The answer is merged above the offline engine's floor
+(`llm_merge`). When anything fails, the offline review comes back with a note
+saying why: the caller always gets a review in time.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bot.review.llm_prompts import (
 )
 from bot.review.llm_schema import LLMReview, OutputError, parse_review, response_schema
 from bot.review.llm_transport import (
+    Answer,
     Backoff,
     LLMFailure,
     about_response_format,
@@ -46,22 +49,37 @@ from bot.review.llm_transport import (
     failure_note,
 )
 from bot.review.models import Review, ReviewRequest
+from bot.review.redact import Redactor
 
 if TYPE_CHECKING:
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
 FORMAT_MODES = ("json_schema", "json_object", "none")
-# What each endpoint accepts, learnt from its 400s; shared by every reviewer in the process.
+# What each endpoint accepts, learnt from its 400s and from answers out of shape;
+# shared by every reviewer in the process.
 _endpoint_mode: dict[str, str] = {}
+# Reviews in a row whose first answer was out of shape, per endpoint.
+_shape_failures: dict[str, int] = {}
+# Out-of-shape answers in a row before the next reviews use the next JSON mode: a
+# server that ignores response_format would otherwise cost a repair call per review.
+SHAPE_FAILURES_TO_STEP_DOWN = 2
 DEFAULT_HOST = "api.openai.com"
+USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens")
 
 
 def endpoint_host(base_url: str) -> str:
+    """The host (and port) of the endpoint, never the credentials a URL may carry."""
     if not base_url:
         return DEFAULT_HOST
     parts = urlsplit(base_url)
-    return parts.netloc or base_url
+    if not parts.netloc:
+        return base_url.rsplit("@", 1)[-1]
+    return parts.netloc.rsplit("@", 1)[-1]
+
+
+def new_usage() -> dict[str, int]:
+    return dict.fromkeys(USAGE_KEYS, 0)
 
 
 @dataclass
@@ -127,9 +145,10 @@ class LLMReviewer:
         # The floor and the hints; its rewrites are only made if the model's all fail.
         offline = review_offline(request, rewrite=False)
         deadline_at = started + self.cfg.deadline
+        redactor = Redactor(enabled=self.cfg.redact)
         try:
             async with asyncio.timeout(max(0.0, deadline_at - time.monotonic())):
-                answer, usage = await self._ask(prompts, request, offline, deadline_at)
+                answer, usage = await self._ask(prompts, request, offline, deadline_at, redactor)
         except Exception as exc:  # every failure ends in the offline review, with why
             return _fallback(request, failure_note(
                 exc, model=self.cfg.model, host=self.host, timeout=self.cfg.timeout,
@@ -138,6 +157,9 @@ class LLMReviewer:
         review.model = self.cfg.model
         review.prompt_version = prompts.version
         review.usage = usage
+        if redactor.count:
+            review.notes.append(f"{redactor.count} piece(s) of personal data were replaced by "
+                                "tokens before the request and restored after.")
         self._cache_put(key, review)
         return review
 
@@ -154,20 +176,26 @@ class LLMReviewer:
             return None
         started = time.monotonic()
         deadline_at = started + self.cfg.deadline
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        usage = new_usage()
+        redactor = Redactor(enabled=self.cfg.redact)
         try:
             prompts = load_followup_prompts(self.cfg.prompts_dir)
             chat = llm_followup.messages(prompts, self.settings.profile, text=text,
                                          instruction=instruction, lang=lang, draft=draft,
-                                         context=context, history=history)
+                                         context=context, history=history, redactor=redactor,
+                                         max_context_chars=self.cfg.context_chars,
+                                         max_draft_chars=self.cfg.draft_chars)
             client, slots = self._for_this_loop()
             async with asyncio.timeout(max(0.0, deadline_at - time.monotonic())), slots:
-                content, _, _ = await self._complete_json(
+                said, _, _ = await self._complete_json(
                     client, lambda mode: chat, "followup", llm_followup.response_schema(),
                     deadline_at, usage)
-            answer = llm_followup.parse_answer(content, current=text, instruction=instruction,
-                                               lang=lang,
-                                               max_chars=self.settings.review.max_draft_chars)
+            if said.finish_reason == "length":
+                raise OutputError("the answer was cut off at the token limit")
+            answer = llm_followup.parse_answer(
+                redactor.restore(said.content), current=text, instruction=instruction, lang=lang,
+                max_chars=self.settings.review.max_draft_chars,
+                sources=(draft, context, text), allowed=self._allowed())
         except Exception as exc:  # the offline follow-up answers instead
             if isinstance(exc, OutputError | PromptError):
                 why = str(exc)
@@ -184,34 +212,62 @@ class LLMReviewer:
     # -- one review, one call (two with a repair) ----------------------------
 
     async def _ask(self, prompts: Prompts, request: ReviewRequest, offline: Review,
-                   deadline_at: float) -> tuple[LLMReview, dict[str, int]]:
-        usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+                   deadline_at: float, redactor: Redactor) -> tuple[LLMReview, dict[str, int]]:
+        usage = new_usage()
         client, slots = self._for_this_loop()
+        # The same messages in every JSON mode: the output shape is always in the prompt.
+        first = messages(prompts, request, offline, redactor=redactor,
+                         max_context_chars=self.cfg.context_chars,
+                         max_draft_chars=self.cfg.draft_chars)
         async with slots:
-            content, chat, mode = await self._complete_json(
-                client, lambda mode: messages(prompts, request, offline,
-                                              with_format=mode != "json_schema"),
-                "review", response_schema(), deadline_at, usage)
+            said, chat, mode = await self._complete_json(
+                client, lambda mode: first, "review", response_schema(), deadline_at, usage)
             try:
-                return parse_review(content), usage
-            except OutputError as first:
-                chat += [{"role": "assistant", "content": content or ""},
-                         repair_message(prompts, str(first))]
-                content = await self._complete(client, chat, mode, deadline_at, usage,
-                                               "review", response_schema())
-                try:
-                    return parse_review(content), usage
-                except OutputError as second:
-                    raise LLMFailure(f"the model's answer was not a valid review, even after "
-                                     f"a repair request ({second})") from None
+                review = parse_review(redactor.restore(said.content))
+                self._shape_ok()
+                return review, usage
+            except OutputError as bad:
+                error = str(bad)
+                if said.finish_reason == "length":
+                    error = ("your answer was cut off at the token limit before the JSON ended; "
+                             "answer again, shorter: one-line notes, at most two rewrites")
+                else:
+                    self._shape_failed(mode)
+                chat = [*chat, {"role": "assistant", "content": said.content or ""},
+                        repair_message(prompts, error)]
+            again = await self._complete(client, chat, mode, deadline_at, usage,
+                                         "review", response_schema())
+            try:
+                return parse_review(redactor.restore(again.content)), usage
+            except OutputError as second:
+                if again.finish_reason == "length":
+                    raise LLMFailure("the model's answer was cut off at the token limit twice; "
+                                     "raise [llm] max_tokens (or max_completion_tokens)") from None
+                raise LLMFailure(f"the model's answer was not a valid review, even after "
+                                 f"a repair request ({second})") from None
+
+    def _shape_ok(self) -> None:
+        _shape_failures.pop(self._endpoint_id(), None)
+
+    def _shape_failed(self, mode: str) -> None:
+        """An answer out of shape: after a few in a row, the next reviews step the JSON mode down."""
+        if self.cfg.json_mode != "auto" or mode == FORMAT_MODES[-1]:
+            return
+        endpoint = self._endpoint_id()
+        _shape_failures[endpoint] = _shape_failures.get(endpoint, 0) + 1
+        if _shape_failures[endpoint] >= SHAPE_FAILURES_TO_STEP_DOWN:
+            _endpoint_mode[endpoint] = FORMAT_MODES[FORMAT_MODES.index(mode) + 1]
+            del _shape_failures[endpoint]
+            log.warning("%s answered out of shape %d times in %s mode; using %s mode from now on",
+                        self.host, SHAPE_FAILURES_TO_STEP_DOWN, mode, _endpoint_mode[endpoint])
 
     async def _complete_json(
         self, client: openai.AsyncOpenAI, build: Callable[[str], list[dict[str, str]]],
         name: str, schema: dict[str, Any], deadline_at: float, usage: dict[str, int],
-    ) -> tuple[str | None, list[dict[str, str]], str]:
+    ) -> tuple[Answer, list[dict[str, str]], str]:
         """One completion in the best JSON mode the endpoint takes, stepping down on its 400s.
 
-        Returns the content, the messages sent (built for the mode) and the mode.
+        Returns the answer, the messages sent (built for the mode) and the mode.
         """
         mode = self._mode()
         while True:
@@ -227,36 +283,53 @@ class LLMReviewer:
 
     async def _complete(self, client: openai.AsyncOpenAI, chat: list[dict[str, str]], mode: str,
                         deadline_at: float, usage: dict[str, int], name: str,
-                        schema: dict[str, Any]) -> str | None:
-        kwargs: dict[str, Any] = {
-            "model": self.cfg.model,
-            "messages": chat,
-            "temperature": self.cfg.temperature,
-        }
-        if self.cfg.max_tokens > 0:
-            kwargs["max_tokens"] = self.cfg.max_tokens
-        # Sent as extra_body: the SDK would otherwise walk the whole schema on every call
-        # (~4 ms), to change nothing in it.
+                        schema: dict[str, Any]) -> Answer:
+        said = await complete(client, self.request_kwargs(chat, mode, name, schema),
+                              deadline_at=deadline_at, timeout=self.cfg.timeout,
+                              retries=self.cfg.max_retries, backoff=self._backoff,
+                              first_token_timeout=self.cfg.first_token_timeout)
+        for k, v in said.usage.items():
+            usage[k] = usage.get(k, 0) + v
+        if not said.choices:
+            raise LLMFailure("the endpoint answered with no choices")
+        if said.refusal:
+            raise LLMFailure(f"the model declined to answer ({said.refusal[:200]})")
+        return said
+
+    def request_kwargs(self, chat: list[dict[str, str]], mode: str, name: str,
+                       schema: dict[str, Any]) -> dict[str, Any]:
+        """The arguments of one chat completion, the team's provider settings included."""
+        cfg = self.cfg
+        kwargs: dict[str, Any] = {"model": cfg.model, "messages": chat, "temperature": cfg.temperature}
+        if cfg.max_completion_tokens > 0:  # reasoning models refuse max_tokens
+            kwargs["max_completion_tokens"] = cfg.max_completion_tokens
+        elif cfg.max_tokens > 0:
+            kwargs["max_tokens"] = cfg.max_tokens
+        if cfg.stream:
+            kwargs["stream"] = True
+            kwargs["stream_options"] = {"include_usage": True}
+        if cfg.extra_headers:
+            kwargs["extra_headers"] = dict(cfg.extra_headers)
+        if cfg.extra_query:
+            kwargs["extra_query"] = dict(cfg.extra_query)
+        # The response format goes in extra_body: the SDK would otherwise walk the whole
+        # schema on every call (~4 ms), to change nothing in it.
+        body: dict[str, Any] = dict(cfg.extra_body)
         if mode == "json_schema":
-            kwargs["extra_body"] = {"response_format": {
+            body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": name, "strict": True, "schema": schema},
-            }}
+            }
         elif mode == "json_object":
-            kwargs["extra_body"] = {"response_format": {"type": "json_object"}}
-        completion = await complete(client, kwargs, deadline_at=deadline_at,
-                                    timeout=self.cfg.timeout, retries=self.cfg.max_retries,
-                                    backoff=self._backoff)
-        if completion.usage is not None:
-            usage["prompt_tokens"] += completion.usage.prompt_tokens or 0
-            usage["completion_tokens"] += completion.usage.completion_tokens or 0
-            usage["total_tokens"] += completion.usage.total_tokens or 0
-        if not completion.choices:
-            raise LLMFailure("the endpoint answered with no choices")
-        message = completion.choices[0].message
-        if getattr(message, "refusal", None):
-            raise LLMFailure(f"the model declined to answer ({message.refusal[:200]})")
-        return message.content
+            body["response_format"] = {"type": "json_object"}
+        if body:
+            kwargs["extra_body"] = body
+        return kwargs
+
+    def _allowed(self) -> tuple[str, ...]:
+        """What a rewrite may always name: the brand and its signature."""
+        p = self.settings.profile
+        return tuple(t for t in (p.name, p.signature) if t)
 
     # -- plumbing -------------------------------------------------------------
 
@@ -275,6 +348,10 @@ class LLMReviewer:
 
     def _endpoint_id(self) -> str:
         return f"{self.base_url or DEFAULT_HOST}|{self.cfg.model}"
+
+    def mode(self) -> str:
+        """The JSON mode the next call will use (learnt per endpoint in auto)."""
+        return self._mode()
 
     def _mode(self) -> str:
         if self.cfg.json_mode != "auto":
@@ -316,15 +393,28 @@ async def _close_at_shutdown(client: openai.AsyncOpenAI) -> None:
 
 
 def make_client(settings: Settings) -> openai.AsyncOpenAI:
-    """A client for the settings' endpoint, without the SDK's own retries."""
-    return openai.AsyncOpenAI(
+    """A client for the settings' endpoint, without the SDK's own retries.
+
+    With `[llm] api_version`, the SDK's Azure client: deployment URLs
+    (/openai/deployments/{model}/…?api-version=…) and the `api-key` header.
+    """
+    common: dict[str, Any] = {
         # Local servers (Ollama, vLLM, llama.cpp) take any key.
-        api_key=settings.llm_api_key or "not-needed",
-        base_url=settings.llm_base_url or None,
-        max_retries=0,  # tenacity retries, inside the deadline
-        timeout=settings.llm.timeout,
-        http_client=openai.DefaultAsyncHttpxClient(verify=_tls_context()),
-    )
+        "api_key": settings.llm_api_key or "not-needed",
+        "max_retries": 0,  # tenacity retries, inside the deadline
+        "timeout": settings.llm.timeout,
+        "http_client": openai.DefaultAsyncHttpxClient(verify=_tls_context()),
+    }
+    if settings.llm.api_version:
+        url = settings.llm_base_url
+        if "/openai/deployments/" in url:
+            return openai.AsyncAzureOpenAI(base_url=url, api_version=settings.llm.api_version,
+                                           **common)
+        # The resource's address; the client adds /openai/deployments/{model}.
+        endpoint = url.split("/openai", 1)[0] if url else ""
+        return openai.AsyncAzureOpenAI(azure_endpoint=endpoint or None,  # type: ignore[arg-type]
+                                       api_version=settings.llm.api_version, **common)
+    return openai.AsyncOpenAI(base_url=settings.llm_base_url or None, **common)
 
 
 @lru_cache(maxsize=1)

@@ -5,8 +5,10 @@ The community manager asks for the current version shorter, warmer, with
 (never as instructions) the customer's message, the draft, the versions asked
 for before and the current version; it answers `{"text": "..."}`. An answer
 that is empty, unchanged, not what was asked (a "shorter" that is longer, the
-wrong language) or that drops a [placeholder] is refused here: the coach then
-uses its offline transformations. Whatever passes is still reviewed again by
+wrong language), that drops a [placeholder] or that states a fact neither the
+draft, the customer's message nor the current version gives (`facts`) is
+refused here: the coach then uses its offline transformations. Personal data
+is redacted before the request (`redact`), the texts capped (`clip`). Whatever passes is still reviewed again by
 the coach before it is shown. Pure: no I/O (the call is in `llm`).
 """
 
@@ -21,9 +23,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.review.engine import detect_language
-from bot.review.llm_prompts import FollowUpPrompts, as_data, brand_text
+from bot.review.facts import describe, unsupported
+from bot.review.llm_prompts import FollowUpPrompts, as_data, brand_text, clip
 from bot.review.llm_schema import OutputError, _strict
 from bot.review.models import BrandProfile
+from bot.review.redact import Redactor
 from bot.review.text import placeholders
 
 # The instructions the prompt explains (prompts/followup.system.md).
@@ -45,27 +49,31 @@ def response_schema() -> dict[str, Any]:
     return _strict(LLMFollowUp.model_json_schema())
 
 
-def history_data(history: Sequence[dict[str, Any]] | None) -> list[dict[str, str]]:
+def history_data(history: Sequence[dict[str, Any]] | None,
+                 redactor: Redactor | None = None) -> list[dict[str, str]]:
     """The conversation's earlier versions, oldest first, as the prompt shows them."""
     out = []
     for item in list(history or [])[-MAX_HISTORY:]:
         how, text = item.get("how"), item.get("text")
         if isinstance(how, str) and isinstance(text, str):
+            text = redactor.redact(text) or text if redactor else text
             out.append({"instruction": how, "text": text[:MAX_HISTORY_CHARS]})
     return out
 
 
 def messages(prompts: FollowUpPrompts, profile: BrandProfile, *, text: str, instruction: str,
              lang: str, draft: str | None, context: str | None,
-             history: Sequence[dict[str, Any]] | None) -> list[dict[str, str]]:
+             history: Sequence[dict[str, Any]] | None, redactor: Redactor | None = None,
+             max_context_chars: int = 0, max_draft_chars: int = 0) -> list[dict[str, str]]:
+    redactor = redactor or Redactor(enabled=False)
     system = prompts.system.safe_substitute(brand=brand_text(prompts.brand, profile)).rstrip()
     user = prompts.user.safe_substitute(
         instruction=instruction,
         language=lang,
-        context_json=as_data(context),
-        draft_json=as_data(draft),
-        history_json=as_data(history_data(history)),
-        text_json=as_data(text),
+        context_json=as_data(clip(redactor.redact(context), max_context_chars)),
+        draft_json=as_data(clip(redactor.redact(draft), max_draft_chars)),
+        history_json=as_data(history_data(history, redactor)),
+        text_json=as_data(redactor.redact(text)),
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -78,8 +86,13 @@ def _same(a: str, b: str) -> bool:
 
 
 def parse_answer(content: str | None, *, current: str, instruction: str, lang: str,
-                 max_chars: int) -> str:
-    """The new version in the model's answer; OutputError says why it cannot be used."""
+                 max_chars: int, sources: Sequence[str | None] | None = None,
+                 allowed: Sequence[str] = ()) -> str:
+    """The new version in the model's answer; OutputError says why it cannot be used.
+
+    `sources`: the texts whose facts the new version may state (the draft, the
+    customer's message, the current version); the current version alone when None.
+    """
     if not content or not content.strip():
         raise OutputError("the answer was empty")
     raw = _FENCE.sub("", content.strip())
@@ -108,4 +121,7 @@ def parse_answer(content: str | None, *, current: str, instruction: str, lang: s
     kept = len(after) >= len(before) if instruction in TRANSLATIONS else set(before) <= set(after)
     if not kept:
         raise OutputError("the new version dropped a [placeholder]")
+    invented = unsupported(text, sources if sources is not None else (current,), allowed)
+    if invented:
+        raise OutputError("the new version " + describe(invented).removeprefix("it "))
     return text

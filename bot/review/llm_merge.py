@@ -1,27 +1,33 @@
 """Turn the LLM's answer into a Review the offline engine vouches for.
 
-The LLM may add judgement, never remove safety:
-- findings of the offline engine's high-precision categories stay, at their
-  offline severity at least, and the verdict is never milder than offline's
-  when one of them fired;
-- every span is checked against the draft, repaired from its quoted text or
-  dropped with its finding;
+The LLM may add judgement, never remove safety without saying why:
+- every medium or high offline finding stands, at its offline severity at
+  least, unless the model dismissed it with a reason from a fixed list
+  (`llm_schema.DISMISS_REASONS`); each dismissal is shown in the review. The
+  findings of the categories trusted most (`TRUSTED`) cannot be dismissed;
+- the verdict is never milder than offline's, unless every finding that set it
+  was dismissed so;
+- every quote is located in the draft, or its finding is dropped with a note;
 - every rewrite is reviewed again offline and offered only if it reaches
-  `post`, keeps the draft's language and fits the platform.
+  `post`, keeps the draft's language, fits the platform and states no fact
+  that the draft or the customer's message does not give (`facts`).
 Pure judgement: no I/O.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 
 from bot.review.engine import CATEGORY_RULES, detect_language, review_offline
-from bot.review.llm_schema import LLMReview, LLMSpan
+from bot.review.facts import describe, unsupported
+from bot.review.llm_schema import DISMISS_REASONS, LLMReview
 from bot.review.models import (
     GOLDEN_RULES,
     SEVERITY_ORDER,
     VERDICT_ORDER,
+    Dismissal,
     Finding,
     Review,
     ReviewRequest,
@@ -32,8 +38,13 @@ from bot.review.models import (
 from bot.review.platforms import fits
 from bot.review.text import placeholders
 
-# Categories whose offline rules are precise enough to overrule the model.
+# Categories whose offline rules are precise enough to overrule the model: their
+# findings cannot be dismissed (their rules already skip quotes and negations).
 FLOOR_CATEGORIES = frozenset({"deletion_demand", "censorship", "legal_threat", "discrimination"})
+TRUSTED = FLOOR_CATEGORIES
+# Offline findings of these severities stand unless dismissed; a low one is a hint.
+STANDING = frozenset({"medium", "high"})
+MAX_HINTS = 20  # hints sent to the model (h1…h20); later ones cannot be dismissed
 # Counted exactly by the offline engine; the model cannot count characters.
 OFFLINE_ONLY = frozenset({"platform_fit"})
 MAX_REWRITES = 3
@@ -41,37 +52,29 @@ MAX_CHECKED = 6  # rewrites re-reviewed at most, to bound the work on a verbose 
 RISK_BANDS = {"post": (0, 29), "revise": (30, 69), "block": (70, 100)}
 
 
-def locate(draft: str, span: LLMSpan | None) -> Span | bool | None:
-    """The span as it really is in the draft.
+def locate(draft: str, quote: str | None) -> Span | bool | None:
+    """Where the quoted words are in the draft.
 
-    Returns a Span, None when the model gave none, or False when its text is
-    nowhere in the draft (the finding then points at words that do not exist).
+    Returns a Span, None when the model quoted nothing (a finding about the
+    draft as a whole), or False when the words are nowhere in the draft.
     """
-    if span is None or not span.text.strip():
+    if quote is None or not quote.strip():
         return None
-    text = span.text
-    if 0 <= span.start < span.end <= len(draft) and draft[span.start:span.end] == text:
-        return Span(span.start, span.end, text)
-    for needle in (text, text.strip()):
-        starts = _occurrences(draft, needle)
-        if starts:
-            start = min(starts, key=lambda s: abs(s - max(span.start, 0)))
-            return Span(start, start + len(needle), draft[start:start + len(needle)])
+    for needle in (quote, quote.strip(), quote.strip().strip("\"'«»“”…").strip()):
+        at = draft.find(needle) if needle else -1
+        if at >= 0:
+            return Span(at, at + len(needle), needle)
     low = draft.casefold()
-    needle = text.strip().casefold()
+    needle = " ".join(quote.split()).casefold()
     if needle and len(low) == len(draft):  # casefold kept the offsets
         at = low.find(needle)
-        if at >= 0:
+        if at < 0:  # line breaks or doubled spaces the model wrote as one space
+            found = re.search(r"\s+".join(map(re.escape, needle.split(" "))), low)
+            if found:
+                return Span(found.start(), found.end(), draft[found.start():found.end()])
+        else:
             return Span(at, at + len(needle), draft[at:at + len(needle)])
     return False
-
-
-def _occurrences(haystack: str, needle: str) -> list[int]:
-    found, at = [], haystack.find(needle) if needle else -1
-    while at >= 0:
-        found.append(at)
-        at = haystack.find(needle, at + 1)
-    return found
 
 
 def _overlaps(a: Finding, b: Finding) -> bool:
@@ -88,12 +91,12 @@ def _llm_findings(draft: str, answer: LLMReview, notes: list[str]) -> list[Findi
     for f in answer.findings:
         if f.category in OFFLINE_ONLY:
             continue
-        span = locate(draft, f.span)
+        span = locate(draft, f.quote)
         if span is False:
             dropped += 1
             continue
         rule = CATEGORY_RULES.get(f.category, ("reputation",))[0]
-        kept.append(Finding(f.category, f.severity, rule, span, f.message,  # type: ignore[arg-type]
+        kept.append(Finding(f.category, f.severity, rule, span, f.why,  # type: ignore[arg-type]
                             (f.case or None), "llm"))
     if dropped:
         notes.append(f"{dropped} finding(s) of the model quoted words that are not in the draft; "
@@ -101,14 +104,50 @@ def _llm_findings(draft: str, answer: LLMReview, notes: list[str]) -> list[Findi
     return kept
 
 
-def _apply_floor(offline: Review, findings: list[Finding], notes: list[str]) -> list[Finding]:
-    """Offline findings that must stay; raise the model's severity where it was milder."""
+def hint_ids(offline: Review) -> dict[str, int]:
+    """The ids the model knows the offline findings by (h1, h2…), to their index."""
+    return {f"h{i + 1}": i for i in range(min(len(offline.findings), MAX_HINTS))}
+
+
+def _quoted(f: Finding) -> str:
+    return f" (« {f.span.text} »)" if f.span else ""
+
+
+def _dismissals(offline: Review, answer: LLMReview, notes: list[str]) -> dict[int, Dismissal]:
+    """The model's dismissals that hold, by index of the offline finding; each says why."""
+    ids = hint_ids(offline)
+    accepted: dict[int, Dismissal] = {}
+    refused: set[str] = set()
+    for d in answer.dismissals:
+        index = ids.get(d.hint.strip().lower())
+        if index is None or index in accepted:
+            continue
+        f = offline.findings[index]
+        why = " ".join(d.why.split())[:300]
+        if f.category in TRUSTED:
+            refused.add(f.category)
+            continue
+        if f.severity not in STANDING or (d.reason == "other" and not why):
+            continue  # a low hint needs no dismissal; "other" needs its reason
+        accepted[index] = Dismissal(f.category, f.span, d.reason, why)
+        judged = DISMISS_REASONS.get(d.reason, d.reason)
+        notes.append(f"The offline rules flagged {f.category}{_quoted(f)}; the model judged it "
+                     f"{judged}" + (f" because {why.rstrip('.')}." if why else "."))
+    if refused:
+        notes.append("The model dismissed " + ", ".join(sorted(refused)) + ", which the offline "
+                     "rules are trusted with: kept.")
+    return accepted
+
+
+def _apply_floor(offline: Review, findings: list[Finding], dismissed: dict[int, Dismissal],
+                 notes: list[str]) -> list[Finding]:
+    """Offline findings that stand; raise the model's severity where it was milder."""
     kept_back: list[str] = []
-    for off in offline.findings:
+    for index, off in enumerate(offline.findings):
         if off.category in OFFLINE_ONLY:
             findings.append(off)
             continue
-        if off.category not in FLOOR_CATEGORIES:
+        if off.severity not in STANDING or index in dismissed:
             continue
         twins = [f for f in findings if _overlaps(f, off)]
         if not twins:
@@ -133,11 +172,11 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return sorted(kept, key=lambda f: (-SEVERITY_ORDER[f.severity], f.span.start if f.span else -1))
 
 
-def _verdict(answer: LLMReview, offline: Review, findings: list[Finding]) -> str:
+def _verdict(answer: LLMReview, offline: Review, findings: list[Finding], dismissed: bool) -> str:
     verdict = answer.verdict
     severities = {f.severity for f in findings}
     floor = "block" if "high" in severities else "revise" if "medium" in severities else "post"
-    if any(f.category in FLOOR_CATEGORIES for f in offline.findings):
+    if not dismissed:  # nothing the offline verdict stood on was dismissed: it is the floor
         floor = max(floor, offline.verdict, key=VERDICT_ORDER.__getitem__)
     return max(verdict, floor, key=VERDICT_ORDER.__getitem__)
 
@@ -169,7 +208,11 @@ def check_rewrites(request: ReviewRequest, language: str, answer: LLMReview,
             break
         again = review_offline(replace(request, draft=r.text), rewrite=False)
         high = sorted({f.category for f in again.findings if f.severity == "high"})
-        if high:
+        invented = unsupported(r.text, (request.draft, request.context),
+                               (request.profile.name, request.profile.signature))
+        if invented:
+            why = describe(invented)
+        elif high:
             why = "it still raises " + ", ".join(high)
         elif language in ("fr", "en") and detect_language(r.text) != language:
             why = "it is not in the draft's language"
@@ -192,8 +235,9 @@ def merge(request: ReviewRequest, offline: Review, answer: LLMReview,
     offline review); `offline_rewrites` gives them when none of the model's pass.
     """
     notes: list[str] = []
-    findings = _apply_floor(offline, _llm_findings(request.draft, answer, notes), notes)
-    verdict = _verdict(answer, offline, findings)
+    dismissed = _dismissals(offline, answer, notes)
+    findings = _apply_floor(offline, _llm_findings(request.draft, answer, notes), dismissed, notes)
+    verdict = _verdict(answer, offline, findings, bool(dismissed))
     low, high = RISK_BANDS[verdict]
     language = offline.language
     rewrites: list[Rewrite] = []
@@ -213,4 +257,5 @@ def merge(request: ReviewRequest, offline: Review, answer: LLMReview,
         draft=request.draft,
         context=request.context,
         platform=request.platform,
+        dismissed=list(dismissed.values()),
     )

@@ -3,7 +3,9 @@
 Prompts are data: this module only fills their `${...}` slots. Whatever the
 customer or the community manager wrote travels as JSON strings between tags,
 with `<`, `>` and `&` escaped, so a draft can neither close its tag nor pass
-for instructions.
+for instructions. The system message is the same for every review of a brand
+(the brand comes last), so that providers cache it; the texts sent are capped
+(`clip`) and may be redacted first (`redact.Redactor`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from bot.review.llm_merge import MAX_HINTS, TRUSTED, hint_ids
 from bot.review.models import BrandProfile, Review, ReviewRequest
 from bot.review.platforms import spec
+from bot.review.redact import Redactor
 
 # The repository's prompts/ folder (the package is installed editable from it).
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
@@ -96,10 +100,6 @@ def as_data(value: Any) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def _brand(prompts: Prompts, request: ReviewRequest) -> str:
-    return brand_text(prompts.brand, request.profile)
-
-
 def brand_text(template: Template, p: BrandProfile) -> str:
     """The brand profile in the words of prompts/brand.md."""
     return template.safe_substitute(
@@ -119,34 +119,63 @@ def _platform(request: ReviewRequest) -> str:
     return f"{s.name} (at most {s.limit} characters{link})"
 
 
-def hints(offline: Review) -> list[dict[str, Any]]:
-    """The offline engine's findings, as hints for the model."""
-    return [
-        {"category": f.category, "severity": f.severity, "text": f.span.text if f.span else None}
-        for f in offline.findings
-    ]
+CUT = " […] "
+MAX_QUOTE_CHARS = 200  # a hint's quote: enough to recognise the words
+
+
+def clip(text: str | None, limit: int) -> str | None:
+    """At most `limit` characters, keeping both ends of a longer text.
+
+    The start says who is addressed, the end what is asked or promised: both
+    matter more than the middle. 0 means no limit.
+    """
+    if text is None or limit <= 0 or len(text) <= limit:
+        return text
+    keep = max(0, limit - len(CUT))
+    head = keep * 2 // 3
+    return text[:head].rstrip() + CUT + text[len(text) - (keep - head):].lstrip()
+
+
+def hints(offline: Review, redactor: Redactor | None = None) -> list[dict[str, Any]]:
+    """The offline engine's findings, as hints for the model, with the ids dismissals use."""
+    out = []
+    for hint, index in hint_ids(offline).items():
+        f = offline.findings[index]
+        quote = f.span.text[:MAX_QUOTE_CHARS] if f.span else None
+        out.append({"id": hint, "category": f.category, "severity": f.severity,
+                    "quote": redactor.redact(quote) if redactor else quote,
+                    "dismissible": f.category not in TRUSTED})
+    return out[:MAX_HINTS]
+
+
+def system_message(prompts: Prompts, profile: BrandProfile) -> str:
+    """The instructions, the output shape and the examples, then the brand: the same
+    first ~1,500 tokens for every review, which providers cache."""
+    return prompts.system.safe_substitute(
+        brand=brand_text(prompts.brand, profile), output_format=prompts.output_format,
+    ).rstrip()
 
 
 def messages(
-    prompts: Prompts, request: ReviewRequest, offline: Review, with_format: bool
+    prompts: Prompts, request: ReviewRequest, offline: Review, *,
+    redactor: Redactor | None = None, max_context_chars: int = 0, max_draft_chars: int = 0,
 ) -> list[dict[str, str]]:
     """System and user messages for one review.
 
-    `with_format` adds the output shape in words, for servers that cannot take
-    a JSON schema as response format.
+    The output shape is always in the system prompt, even with a json_schema
+    response format: models write better JSON with it in sight. Texts are
+    redacted, then capped.
     """
-    system = prompts.system.safe_substitute(
-        brand=_brand(prompts, request),
-        output_format=prompts.output_format if with_format else "",
-    ).rstrip()
+    redactor = redactor or Redactor(enabled=False)
     user = prompts.user.safe_substitute(
         platform=_platform(request),
         language=offline.language,
-        context_json=as_data(request.context),
-        draft_json=as_data(request.draft),
-        hints_json=as_data(hints(offline)),
+        context_json=as_data(clip(redactor.redact(request.context), max_context_chars)),
+        draft_json=as_data(clip(redactor.redact(request.draft), max_draft_chars)),
+        hints_json=as_data(hints(offline, redactor)),
     )
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": system_message(prompts, request.profile)},
+            {"role": "user", "content": user}]
 
 
 def repair_message(prompts: Prompts, error: str) -> dict[str, str]:

@@ -1,5 +1,13 @@
 """What the LLM must answer: one whole review, validated with pydantic.
 
+The fields come in the order a careful reviewer thinks, since a model writes
+them in that order: its findings first (the exact words quoted, the category,
+the severity, why), then the offline hints it dismisses and why, then the four
+golden-rule scores, and only then the verdict, the risk and the rewrites.
+Findings quote the draft's words; the offsets are found here (`llm_merge`),
+as models cannot count characters. Every field carries a description, sent
+with the JSON schema.
+
 The core `Review` stays a dataclass; this schema only describes the model's
 output, which `llm_merge` turns into a `Review` once checked against the draft.
 Numbers out of range are clamped rather than rejected: a score of 11 is still
@@ -13,7 +21,7 @@ import re
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Category = Literal[
     "deletion_demand", "censorship", "condescension", "insult", "blame_shift",
@@ -21,6 +29,17 @@ Category = Literal[
     "discrimination", "aggressive_tone", "personal_data", "address_form", "platform_fit",
 ]
 RuleId = Literal["reputation", "produce", "react", "federate"]
+# Why an offline finding may be wrong; "other" needs its why.
+DismissReason = Literal["quoted_speech", "negation", "brand_content", "protective_request",
+                        "fan_banter", "other"]
+DISMISS_REASONS: dict[str, str] = {
+    "quoted_speech": "quoted or reported speech",
+    "negation": "negated",
+    "brand_content": "about the brand's own content",
+    "protective_request": "a protective request",
+    "fan_banter": "banter with a fan who is joking",
+    "other": "wrong",
+}
 
 _MAX_TEXT = 2000
 
@@ -29,29 +48,51 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class LLMSpan(_Model):
-    start: int
-    end: int
-    text: str
-
-
 class LLMFinding(_Model):
-    category: Category
-    severity: Literal["high", "medium", "low"]
-    span: LLMSpan | None
-    message: str
-    case: str | None
+    """One risk in the draft."""
 
-    @field_validator("message")
+    quote: str | None = Field(description=(
+        "The draft's exact words it points at, copied as they are; null for the whole draft."))
+    category: Category = Field(description="The risk category.")
+    severity: Literal["high", "medium", "low"] = Field(description=(
+        "high: likely bad buzz; medium: revise; low: worth a look."))
+    why: str = Field(description="Why it is a risk, in one sentence, in the draft's language.")
+    case: str | None = Field(description="Netflix, Decathlon, easyJet, SNCF or null.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_shape(cls, data: Any) -> Any:
+        """Answers in the shape of prompts before 2.0 (span, message) are still read."""
+        if isinstance(data, dict):
+            data = dict(data)
+            span = data.pop("span", None)
+            if "quote" not in data:
+                data["quote"] = span.get("text") if isinstance(span, dict) else None
+            if "why" not in data and "message" in data:
+                data["why"] = data.pop("message")
+            data.setdefault("case", None)
+        return data
+
+    @field_validator("why")
     @classmethod
     def _short_message(cls, v: str) -> str:
         return v.strip()[:_MAX_TEXT]
 
 
+class LLMDismissal(_Model):
+    """An offline hint judged wrong for this draft, and why."""
+
+    hint: str = Field(description="The id of the offline hint (h1, h2…).")
+    reason: DismissReason = Field(description="Why the hint is wrong; other: say it in why.")
+    why: str = Field(description="One sentence: why the hint is wrong here.")
+
+
 class LLMRuleScore(_Model):
-    rule: RuleId
-    score: int
-    notes: list[str]
+    """One of the four golden rules, scored."""
+
+    rule: RuleId = Field(description="The golden rule.")
+    score: int = Field(description="0 (breaks it) to 10 (a model of it).")
+    notes: list[str] = Field(description="One short reason.")
 
     @field_validator("score")
     @classmethod
@@ -60,8 +101,11 @@ class LLMRuleScore(_Model):
 
 
 class LLMRewrite(_Model):
-    style: str
-    text: str
+    """A reply to post instead of the draft."""
+
+    style: str = Field(description="apology, calm or concise.")
+    text: str = Field(description=(
+        "The whole reply; only the draft's and the customer's facts, a [placeholder] for others."))
 
     @field_validator("text")
     @classmethod
@@ -72,12 +116,18 @@ class LLMRewrite(_Model):
 
 
 class LLMReview(_Model):
-    verdict: Literal["post", "revise", "block"]
-    risk: int
-    golden_rules: list[LLMRuleScore]
-    findings: list[LLMFinding]
-    rewrites: list[LLMRewrite] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
+    """The review of one draft, written in this order: findings first, verdict after."""
+
+    findings: list[LLMFinding] = Field(description="Every risk in the draft, the hints kept included.")
+    dismissals: list[LLMDismissal] = Field(default_factory=list, description=(
+        "The offline hints judged wrong; a hint not dismissed stays."))
+    golden_rules: list[LLMRuleScore] = Field(description="The four golden rules, scored.")
+    verdict: Literal["post", "revise", "block"] = Field(description=(
+        "block if a finding is high; revise if medium or a weak score; else post."))
+    risk: int = Field(description="0-100: post 0-29, revise 30-69, block 70-100.")
+    rewrites: list[LLMRewrite] = Field(default_factory=list, description=(
+        "One to three replies to post instead; none for post."))
+    notes: list[str] = Field(default_factory=list, description="At most three short remarks.")
 
     @field_validator("risk")
     @classmethod

@@ -1,17 +1,22 @@
 """Talking to an OpenAI-compatible endpoint: retries, Retry-After, errors in words.
 
 The SDK's own retries are off; tenacity retries only what can succeed later
-(429, 5xx, timeouts, connection errors), with exponential backoff and jitter,
-honouring Retry-After, and never past the review's deadline. Everything else
-fails at once with a message that says what to fix.
+(429, 5xx, connection errors), with exponential backoff and jitter, honouring
+Retry-After, and never past the review's deadline. A timeout is not retried:
+a server that hangs once hangs again, and it costs one timeout, not the whole
+deadline. Answers are streamed when asked, so that a server that sends nothing
+is known within `first_token_timeout`. Everything else fails at once with a
+message that says what to fix.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from tenacity import (
@@ -28,11 +33,49 @@ MIN_ATTEMPT_SECONDS = 0.01
 
 
 class CallTimeout(Exception):
-    """One call took longer than its share of the deadline."""
+    """One call took longer than its share of the deadline, or sent nothing in time."""
 
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"no answer within {seconds:.2f} s")
+    def __init__(self, seconds: float, first_token: bool = False) -> None:
+        what = "no first token" if first_token else "no answer"
+        super().__init__(f"{what} within {seconds:.2f} s")
         self.seconds = seconds
+        self.first_token = first_token
+
+
+@dataclass
+class Answer:
+    """What one completion said, streamed or not."""
+
+    content: str | None
+    finish_reason: str | None = None
+    refusal: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    choices: int = 1
+
+
+def usage_of(usage: Any) -> dict[str, int]:
+    """Tokens as the endpoint counted them; cached prompt tokens when it says."""
+    if usage is None:
+        return {}
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None) if details is not None else None
+    return {"prompt_tokens": usage.prompt_tokens or 0,
+            "completion_tokens": usage.completion_tokens or 0,
+            "total_tokens": usage.total_tokens or 0,
+            "cached_tokens": cached or 0}
+
+
+def safe_url(url: str) -> str:
+    """The URL without the credentials a user may have written in it (user:password@)."""
+    if not url or "@" not in url:
+        return url
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
 
 
 class DeadlineReached(Exception):
@@ -48,7 +91,9 @@ def status_of(exc: BaseException) -> int | None:
 
 
 def retryable(exc: BaseException) -> bool:
-    if isinstance(exc, CallTimeout | openai.APITimeoutError | openai.APIConnectionError):
+    if isinstance(exc, CallTimeout | openai.APITimeoutError):
+        return False  # a hung server costs one timeout
+    if isinstance(exc, openai.APIConnectionError):
         return True
     status = status_of(exc)
     return status is not None and (status == 429 or status >= 500)
@@ -126,6 +171,9 @@ def failure_note(exc: BaseException, *, model: str, host: str, timeout: float,
         why = f"the endpoint kept failing ({status}: {said}) until the {deadline:g} s deadline"
     elif status is not None:
         why = f"the endpoint rejected the request ({status}: {said})"
+    elif isinstance(exc, CallTimeout) and exc.first_token:
+        why = (f"no answer within the time allowed (nothing within {exc.seconds:g} s: "
+               "raise [llm] first_token_timeout for a slow server)")
     elif isinstance(exc, CallTimeout | openai.APITimeoutError | TimeoutError | DeadlineReached):
         why = f"no answer within the time allowed ({timeout:g} s a call, {deadline:g} s a review)"
     elif isinstance(exc, openai.APIConnectionError):
@@ -162,25 +210,82 @@ class Backoff:
 
 async def complete(
     client: openai.AsyncOpenAI, kwargs: dict[str, Any], *, deadline_at: float, timeout: float,
-    retries: int, backoff: Backoff,
-) -> Any:
-    """One chat completion, retried as the module docstring says; returns the completion."""
+    retries: int, backoff: Backoff, first_token_timeout: float | None = None,
+) -> Answer:
+    """One chat completion, retried as the module docstring says.
+
+    Streamed when `kwargs` asks for it: then nothing from the server within
+    `first_token_timeout` ends the call.
+    """
     retrying = AsyncRetrying(
         retry=retry_if_exception(retryable),
         wait=backoff,
         stop=stop_after_attempt(retries + 1) | DeadlineStop(deadline_at),
         reraise=True,
     )
-    completion: Any = None
+    answer: Answer | None = None
     async for attempt in retrying:
         with attempt:
             remaining = deadline_at - time.monotonic()
             if remaining < MIN_ATTEMPT_SECONDS:
                 raise DeadlineReached
             per_call = min(timeout, remaining)
-            try:
-                async with asyncio.timeout(per_call):
-                    completion = await client.chat.completions.create(**kwargs, timeout=per_call)
-            except TimeoutError:
-                raise CallTimeout(per_call) from None
-    return completion
+            if kwargs.get("stream"):
+                answer = await _streamed(client, kwargs, per_call, first_token_timeout or per_call)
+            else:
+                try:
+                    async with asyncio.timeout(per_call):
+                        completion = await client.chat.completions.create(**kwargs, timeout=per_call)
+                except TimeoutError:
+                    raise CallTimeout(per_call) from None
+                answer = _whole(completion)
+    assert answer is not None
+    return answer
+
+
+def _whole(completion: Any) -> Answer:
+    if not completion.choices:
+        return Answer(None, usage=usage_of(completion.usage), choices=0)
+    choice = completion.choices[0]
+    return Answer(choice.message.content, choice.finish_reason,
+                  getattr(choice.message, "refusal", None), usage_of(completion.usage))
+
+
+async def _streamed(client: openai.AsyncOpenAI, kwargs: dict[str, Any], per_call: float,
+                    first_token: float) -> Answer:
+    """The streamed answer, put together; CallTimeout when the server is silent or slow."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    first = min(first_token, per_call)
+    parts: list[str] = []
+    refusal: list[str] = []
+    answer = Answer(None, choices=0)
+    got_first = False
+    try:
+        async with asyncio.timeout(first) as window:
+            stream = await client.chat.completions.create(**kwargs, timeout=per_call)
+            async with stream:
+                async for chunk in stream:
+                    if not got_first:
+                        got_first = True  # the server is alive: the rest of the call's time is its
+                        window.reschedule(started + per_call)
+                    if getattr(chunk, "usage", None) is not None:
+                        answer.usage = usage_of(chunk.usage)
+                    for choice in chunk.choices or []:
+                        if choice.index:
+                            continue
+                        answer.choices = 1
+                        delta = choice.delta
+                        if delta is not None and delta.content:
+                            parts.append(delta.content)
+                        if delta is not None and getattr(delta, "refusal", None):
+                            refusal.append(delta.refusal)
+                        if choice.finish_reason:
+                            answer.finish_reason = choice.finish_reason
+    except TimeoutError:
+        if got_first:
+            raise CallTimeout(per_call) from None
+        raise CallTimeout(first, first_token=True) from None
+    answer.content = "".join(parts) if answer.choices else None
+    answer.refusal = "".join(refusal) or None
+    return answer

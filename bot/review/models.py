@@ -100,6 +100,16 @@ class Rewrite:
 
 
 @dataclass
+class Dismissal:
+    """An offline finding an LLM judged wrong, with a reason from a fixed list; shown in the review."""
+
+    category: str
+    span: Span | None
+    reason: str  # an id of llm_schema.DISMISS_REASONS
+    why: str
+
+
+@dataclass
 class Review:
     verdict: Verdict
     risk: int
@@ -116,6 +126,7 @@ class Review:
     model: str | None = None
     prompt_version: str | None = None
     usage: dict[str, int] | None = None
+    dismissed: list[Dismissal] = field(default_factory=list)
 
     def score_of(self, rule: str) -> int:
         return next((s.score for s in self.golden_rules if s.rule == rule), 0)
@@ -162,6 +173,10 @@ class Review:
             "model": self.model,
             "prompt_version": self.prompt_version,
             "usage": self.usage,
+            "dismissed": [
+                {"category": d.category, "span": span(d.span), "reason": d.reason, "why": d.why}
+                for d in self.dismissed
+            ],
         }
 
     @classmethod
@@ -204,4 +219,8 @@ class Review:
             model=data.get("model"),
             prompt_version=data.get("prompt_version"),
             usage=data.get("usage"),
+            dismissed=[
+                Dismissal(d["category"], span(d.get("span")), d.get("reason", "other"), d.get("why", ""))
+                for d in data.get("dismissed", [])
+            ],
         )
