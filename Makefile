@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench eval clean
+.PHONY: demo test lint bench eval model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,14 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py
 
 eval: $(STAMP)
-	$(BIN)/cm-coach eval ../shared/corpus/dev.jsonl
+	$(BIN)/cm-coach eval --tuning --format text | sed -n 1,3p
+	$(BIN)/cm-coach eval --held-back
+
+# Retrain the learned layer (bot/review/model/) on the tuning split, the rule packs'
+# examples and the drafts of tests/test_generalisation.py; the held-back third is never read.
+model: $(DEV_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python tools/train_risk_model.py --no-embeddings
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -4,7 +4,9 @@
     python bench/run.py --profile    # also the functions that take the time (cProfile)
 
 Throughput runs in this one process, pinned to one core, on tweet-length
-drafts in French and English, safe and risky. Cold start runs `cm-coach review`
+drafts in French and English, safe and risky. Worst case reviews long and
+adversarial inputs once each (drafts up to the cap, customer messages of 100,000
+and 1,000,000 characters) and names the slowest. Cold start runs `cm-coach review`
 as a fresh process, as a user would.
 """
 
@@ -36,6 +38,7 @@ from bot.review.reviewer import Reviewer  # noqa: E402
 
 AIM_RATE = 5_000
 AIM_COLD = 0.25
+AIM_WORST = 0.5  # seconds for any one review below, a 100,000-character customer message included
 
 # (draft, context, platform): tweet-length, both languages, about half of them risky.
 DRAFTS: list[tuple[str, str | None, str]] = [
@@ -124,6 +127,56 @@ def throughput(review: Callable[[ReviewRequest], object], requests: list[ReviewR
         "p99_ms": percentile(latencies, 0.99) / 1e6,
         "max_ms": latencies[-1] / 1e6,
     }
+
+
+# Worst case: what one review costs on long and adversarial text. Each unit is repeated to
+# the length wanted: runs of one letter, of digits, of "a@", of ". ", of spaces, of short
+# words, real words with and without spaces, and the shapes that made patterns backtrack
+# (e-mail and phone look-alikes, a '?' nowhere, a disaster or a promo word repeated); a
+# pair is a beginning, then its unit repeated.
+WORST_UNITS: dict[str, str | tuple[str, str]] = {
+    "letter": "a", "digits": "1", "a@": "a@", "dots": ". ", "spaces": " ", "short words": "aaaa ",
+    "letter-dot": "a.", "letter-dash": "a-", "digit-dash": "1-", "digit-dot": "1.", "phone-ish": "+33 6",
+    "mail-ish": "a.b@c", "exclamations": "!", "quotes": "« a ", "apostrophes": "a'", "hashtags": "#a",
+    "capitals": "AAAAAA ", "links": "http://a/", "disaster word": "tempete.", "promo words": "promos ",
+    "storm word": "storm.", "deal words": "deals ",
+    "French words": "Bonjour, nous sommes désolés pour ce retard de livraison, supprimez la photo. ",
+    "English words": "Sorry for the delay, please delete the photo and DM us your phone number. ",
+    "French, no spaces": "Bonjournoussommesdésoléspourceretardsupprimezlaphoto",
+    "English, no spaces": "Sorryforthedelaypleasedeletethephotoanddmus",
+    "a reference, then spaces": ("Supprimez la photo du vol", " "),
+    "a disaster word, then digits": ("Même la tempête", "1"),
+    "a place word, then letters": ("Les gens de banlieue", "e"),
+}
+WORST_CONTEXT_LENGTHS = (100_000, 1_000_000)
+
+
+def _repeat(unit: str | tuple[str, str], length: int) -> str:
+    head, unit = unit if isinstance(unit, tuple) else ("", unit)
+    return head + (unit * (length // len(unit) + 1))[:length - len(head)]
+
+
+def worst_case(reviewer: Reviewer) -> list[tuple[str, float]]:
+    """Seconds of one review (with rewrites, as the CLI runs) for each long or adversarial
+    input: drafts up to the cap with a short context, and customer messages of 100,000 and
+    1,000,000 characters with a short draft. Slowest first."""
+    cap = reviewer.settings.review.max_draft_chars
+    cases: list[tuple[str, str, str | None]] = []
+    for name, unit in WORST_UNITS.items():
+        draft = _repeat(unit, cap)
+        if draft.strip():
+            cases.append((f"draft of {cap:,} chars: {name}", draft, "Toujours pas reçu ma commande !"))
+        for length in WORST_CONTEXT_LENGTHS:
+            for draft in ("Nous supprimerons tous les commentaires de ce type.",
+                          "Maybe try reading the instructions before complaining?"):
+                cases.append((f"context of {length:,} chars: {name}", draft, _repeat(unit, length)))
+    found: dict[str, float] = {}
+    for label, draft, context in cases:
+        request = reviewer.request(draft, context=context, platform="facebook")
+        t0 = time.perf_counter()
+        reviewer.review_sync(request)
+        found[label] = max(found.get(label, 0.0), time.perf_counter() - t0)
+    return sorted(found.items(), key=lambda kv: -kv[1])
 
 
 def _clean_env() -> dict[str, str]:
@@ -270,6 +323,8 @@ def main() -> int:
     with_rw = throughput(reviewer.review_sync, requests, args.seconds)
     without_rw = throughput(without_rewrites, requests, args.seconds)
     verdicts = [reviewer.review_sync(r).verdict for r in requests]
+    worst = worst_case(reviewer)
+    worst_100k = max(secs for label, secs in worst if label.startswith("context of 100,000"))
     cold = cold_start(args.runs)  # its first run also fills the bytecode cache
     where = phases()
     offenders = import_offenders()
@@ -287,6 +342,10 @@ def main() -> int:
          f"< {AIM_COLD * 1000:.0f} ms {ok_cold}"),
         ("  min / max", f"{cold['min_s'] * 1000:.0f} / {cold['max_s'] * 1000:.0f} ms", ""),
         ("  bare `python -c pass`", f"{cold['python_s'] * 1000:.0f} ms", ""),
+        (f"worst review of {len(worst)} long or adversarial inputs", f"{worst[0][1] * 1000:.0f} ms",
+         f"< {AIM_WORST * 1000:.0f} ms {'✓' if worst[0][1] < AIM_WORST else '✗'}"),
+        ("  worst with a 100,000-character context", f"{worst_100k * 1000:.0f} ms",
+         f"< {AIM_WORST * 1000:.0f} ms {'✓' if worst_100k < AIM_WORST else '✗'}"),
     ]
     mix = f"{len(DRAFTS)} drafts (FR and EN, ≤ {longest} characters; verdicts: " + ", ".join(
         f"{verdicts.count(v)} {v}" for v in ("post", "revise", "block")) + ")"
@@ -294,6 +353,9 @@ def main() -> int:
     print(f"offline engine, {mix}, {pinned}, load average {load:.2f} on {os.cpu_count()} CPUs")
     for name, value, aim in rows:
         print(f"  {name:<{width}}  {value:>20}  {aim}")
+    print(f"\nworst case, slowest of {len(worst)} long or adversarial inputs (one review each, with rewrites):")
+    for label, secs in worst[:5]:
+        print(f"  {secs * 1000:7.1f} ms  {label}")
     print("\ncold review, where the time goes:")
     for name, secs in where.items():
         print(f"  {name:<24} {secs * 1000:7.1f} ms")
@@ -320,6 +382,13 @@ def main() -> int:
             "| measure | value | aim |",
             "|---|---|---|",
             *(f"| {name.strip()} | {value} | {aim} |" for name, value, aim in rows),
+            "",
+            f"Worst case: the slowest of {len(worst)} long or adversarial inputs (drafts up to the cap, "
+            "customer messages of 100,000 and 1,000,000 characters; one review each, with rewrites):",
+            "",
+            "| input | ms |",
+            "|---|---|",
+            *(f"| {label} | {secs * 1000:.1f} |" for label, secs in worst[:5]),
             "",
             "Cold review, where the time goes (fresh interpreter):",
             "",

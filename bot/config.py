@@ -39,6 +39,7 @@ class ReviewSection:
     engine: str = "auto"  # offline | llm | auto
     max_draft_chars: int = 10_000
     language: str = "auto"  # auto | fr | en
+    second_reading: bool = True  # a learned model reads again what the rules let through
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,13 @@ PENALTY = {"high": 6, "medium": 3, "low": 1}
 RISK_WEIGHT = {"high": 0.72, "medium": 0.38, "low": 0.08}
 WEAK_SCORE = 4
 MAX_MATCHES_PER_RULE = 3
+# How much of the customer's message (the context) the engine reads: its first and last
+# CONTEXT_READ_CHARS // 2 characters. A complaint is said at the beginning or at the end of a
+# message, while the context has no length limit (a Slack thread parent can be 40,000
+# characters, a pasted log a megabyte): reading a bounded slice makes a 1 MB context cost
+# what a 10,000-character one does. Only what is read is cut: the request and the review
+# keep the whole message.
+CONTEXT_READ_CHARS = 10_000
 # Strengths that show the draft heard the customer.
 ACKNOWLEDGING = ("apology", "empathy", "acknowledgement")
 
@@ -66,6 +73,30 @@ class Analysis:
 
 
 _WORDS = re.compile(r"[a-z]+'?")
+
+
+def context_read(context: str) -> str:
+    """The part of the customer's message the engine reads: all of it up to
+    CONTEXT_READ_CHARS, else its beginning and its end, cut at white space."""
+    if len(context) <= CONTEXT_READ_CHARS:
+        return context
+    half = CONTEXT_READ_CHARS // 2
+    head, tail = context[:half], context[-half:]
+    # Drop a word cut in two (« nul » read from « nullement »), with str methods: linear.
+    if not (head[-1].isspace() or context[half].isspace()):
+        words = head.rsplit(maxsplit=1)
+        head = words[0] if len(words) == 2 else head
+    if not (tail[0].isspace() or context[-half - 1].isspace()):
+        words = tail.split(maxsplit=1)
+        tail = words[1] if len(words) == 2 else tail
+    return head + "\n\n" + tail
+
+
+@lru_cache(maxsize=16)
+def fold_context(read: str) -> Folded:
+    """The part of the customer's message the engine reads, folded once for the context
+    flags and the rewrites alike."""
+    return fold(read)
 
 
 def _function_word_scores(folded_text: str) -> dict[str, float]:
@@ -98,7 +129,7 @@ def _language_of(request: ReviewRequest, folded: Folded) -> str:
     own_words = found.method == "function-words"
     if (found.language in SUPPORTED and (found.confidence >= SURE or own_words)) or not request.context:
         return found.language
-    around = _detect(request.context)
+    around = _detect(context_read(request.context))
     if around.language in SUPPORTED and around.confidence >= SURE:
         return around.language
     return found.language
@@ -155,7 +186,7 @@ def _context_flags(pack: Pack | None, context: str | None) -> set[str]:
         return {"no_context"}
     if pack is None:
         return {"has_context"}
-    return set(_flags_of(pack.language, context))
+    return set(_flags_of(pack.language, context_read(context)))
 
 
 @lru_cache(maxsize=1024)
@@ -163,7 +194,7 @@ def _flags_of(language: str, context: str) -> frozenset[str]:
     """Context flags, read with the pack of the customer's own language (an English
     reply to a French complaint is still a reply to a complaint); cached, since
     every rewrite is reviewed again with the same context."""
-    folded = fold(context)
+    folded = fold_context(context)
     said = _detect(context, folded)
     pack = load_pack_of(said.language if said.confidence >= SURE else language)
     pack = pack or load_pack_of(language)
@@ -475,6 +506,12 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
     elif "no_context" in analysis.context_flags:
         analysis.notes.append(analysis.pack.message("no_context"))
     findings = _dedupe(analysis.findings)
+    if (request.second_reading and analysis.pack is not None and language in SUPPORTED
+            and not any(f.severity != "low" for f in findings)):
+        from bot.review.second_reading import second_reading  # loads the model on first use
+
+        findings += second_reading(request, language, analysis.pack, CATEGORY_RULES,
+                                   frozenset(f.category for f in findings))
     analysis.findings = findings
     scores = _scores(analysis, request)
     risk, verdict = _risk_and_verdict(findings, scores)

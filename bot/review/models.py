@@ -54,6 +54,8 @@ class ReviewRequest:
     lang: str | None = None
     profile: BrandProfile = field(default_factory=BrandProfile)
     user: str | None = None
+    # Let the learned layer read the draft again when the rules find nothing of weight.
+    second_reading: bool = True
 
 
 @dataclass(frozen=True)

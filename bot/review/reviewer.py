@@ -43,7 +43,8 @@ class Reviewer:
         lang = request.lang
         if not lang and self.settings.review.language in ("fr", "en"):
             lang = self.settings.review.language
-        return replace(request, lang=lang)
+        return replace(request, lang=lang,
+                       second_reading=request.second_reading and self.settings.review.second_reading)
 
     def use_llm(self) -> bool:
         if self.engine == "offline":

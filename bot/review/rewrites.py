@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.datafiles import load_yaml
+from bot.review.engine import context_read, fold_context
 from bot.review.models import Review, ReviewRequest, Rewrite
 from bot.review.packs import Pack
 from bot.review.platforms import fits
@@ -36,7 +37,8 @@ _NOT_NAMES = {"Nous", "Vous", "We", "You", "Merci", "Thanks", "Toutes", "Tous", 
               "Désolés", "Bonjour", "Hello", "Hi", "Team", "Équipe", "Pouvez", "Could", "Please"}
 _REFERENCE = re.compile(
     r"\b(?:vol|flight|train|commande|order|colis|parcel|dossier|ticket|billet|booking|réservation|"
-    r"reservation|case|ligne|line|TGV|TER|RER)\s*(?:n°|no\.?|#|num[ée]ro)?\s*[A-Z]{0,4}\d[\w\-]*",
+    # \s*+ (possessive), not \s*…\s*: two runs of spaces sharing a gap retry every split of it.
+    r"reservation|case|ligne|line|TGV|TER|RER)\s*+(?:(?:n°|no\.?|#|num[ée]ro)\s*+)?[A-Z]{0,4}\d[\w\-]*",
     re.IGNORECASE,
 )
 _FACT = re.compile(
@@ -90,7 +92,7 @@ def _problem(tpl: dict[str, Any], request: ReviewRequest, form: str) -> str:
     for source in (request.context, request.draft):
         if not source:
             continue
-        text = fold(source).text
+        text = fold_context(context_read(source)).text if source is request.context else fold(source).text
         for item in tpl["problems"]:
             if _compiled(item["pattern"]).search(text):
                 return _pick(item, form)
@@ -266,5 +268,5 @@ def propose(
 def _context_has(request: ReviewRequest, pack: Pack, flag: str) -> bool:
     if not request.context:
         return False
-    text = fold(request.context).text
+    text = fold_context(context_read(request.context)).text  # the part the engine reads
     return any(p.search(text) for p in pack.context.get(flag, ()))

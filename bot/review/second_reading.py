@@ -1,0 +1,54 @@
+"""The learned layer's say in a review.
+
+The rule packs match what their authors foresaw; a draft phrased another way
+("that's on the delivery company", a tragedy only hinted at) can slip past
+them. When the rules find nothing of weight, a model trained on labelled
+drafts (`bot/review/learned.py`, `make model`) reads the draft again. If it is
+confident the draft is risky, with and without the customer's message, and one
+category clears its own threshold, it adds one medium finding in the category
+it rates highest against that threshold. Medium only: a second
+reading asks for a revision, it never blocks on its own.
+"""
+
+from __future__ import annotations
+
+from bot.review.learned import ModelError, RiskModel
+from bot.review.models import Finding, ReviewRequest
+from bot.review.packs import Pack
+
+# Categories that need the customer's message to be judged at all.
+NEEDS_CONTEXT = frozenset({"no_acknowledgement", "private_redirect"})
+
+
+def second_reading(request: ReviewRequest, language: str, pack: Pack,
+                   rules_of: dict[str, tuple[str, ...]], judged: frozenset[str] = frozenset()) -> list[Finding]:
+    """At most one medium finding from the learned model; none when it is absent or unsure.
+
+    `judged`: categories the rules already weighed (a low finding, e.g. a retort the brand's
+    impertinent voice allows); the model does not overrule them.
+    """
+    try:
+        model = RiskModel.load()
+    except ModelError:
+        return []  # not shipped in this install: the rules alone judge
+    prediction = model.predict(request.draft, request.context, language)
+    if prediction.risky < model.thresholds["risky"]:
+        return []
+    # The draft itself must read risky, not only the conversation it belongs to: a plain
+    # apology under an angry message is not a risk because the message is angry.
+    if request.context and model.predict(request.draft, None, language).risky < model.thresholds["risky"]:
+        return []
+    has_context = bool(request.context and request.context.strip())
+    ranked = sorted(
+        ((probability / max(model.thresholds.get(category, 0.5), 1e-6), category)
+         for category, probability in prediction.categories.items()
+         if category in rules_of and category not in judged
+         and (has_context or category not in NEEDS_CONTEXT)),
+        reverse=True,
+    )
+    if not ranked or ranked[0][0] < 1.0:
+        return []  # risky, but no category clears its own threshold: nothing to name
+    category = ranked[0][1]
+    message = pack.message("second_reading", category=pack.message(f"category_{category}"))
+    return [Finding(category, "medium", rules_of[category][0], None, message, None,  # type: ignore[arg-type]
+                    f"learned.{category}")]
