@@ -12,10 +12,15 @@ reading asks for a revision, it never blocks on its own.
 
 from __future__ import annotations
 
+import re
+
 from bot.review.learned import ModelError, RiskModel
 from bot.review.models import Finding, ReviewRequest
 from bot.review.packs import Pack
+from bot.review.text import quoted_regions
 
+MIN_WORDS = 3
+_WORDS = re.compile(r"[^\W\d_]{2,}")
 # Categories that need the customer's message to be judged at all.
 NEEDS_CONTEXT = frozenset({"no_acknowledgement", "private_redirect"})
 
@@ -27,16 +32,19 @@ def second_reading(request: ReviewRequest, language: str, pack: Pack,
     `judged`: categories the rules already weighed (a low finding, e.g. a retort the brand's
     impertinent voice allows); the model does not overrule them.
     """
+    if len(_WORDS.findall(request.draft)) < MIN_WORDS:
+        return []  # « < », « ok ! »: too little for n-grams to read
     try:
         model = RiskModel.load()
     except ModelError:
         return []  # not shipped in this install: the rules alone judge
-    prediction = model.predict(request.draft, request.context, language)
+    draft = _unquoted(request.draft)
+    prediction = model.predict(draft, request.context, language)
     if prediction.risky < model.thresholds["risky"]:
         return []
     # The draft itself must read risky, not only the conversation it belongs to: a plain
     # apology under an angry message is not a risk because the message is angry.
-    if request.context and model.predict(request.draft, None, language).risky < model.thresholds["risky"]:
+    if request.context and model.predict(draft, None, language).risky < model.thresholds["risky"]:
         return []
     has_context = bool(request.context and request.context.strip())
     ranked = sorted(
@@ -52,3 +60,11 @@ def second_reading(request: ReviewRequest, language: str, pack: Pack,
     message = pack.message("second_reading", category=pack.message(f"category_{category}"))
     return [Finding(category, "medium", rules_of[category][0], None, message, None,  # type: ignore[arg-type]
                     f"learned.{category}")]
+
+
+def _unquoted(draft: str) -> str:
+    """The draft without what it quotes: « you said "delete this app" » reports words, it
+    does not say them (the rules skip quotes for the same reason)."""
+    for start, end in reversed(quoted_regions(draft)):
+        draft = draft[:start] + " " + draft[end:]
+    return draft
