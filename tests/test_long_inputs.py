@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.review import engine, rewrites
+from bot.review import engine, learned, rewrites
 from bot.review.engine import CONTEXT_READ_CHARS, context_read, review_offline
 from bot.review.models import ReviewRequest
 from bot.review.packs import PACK_DIR, pack
@@ -54,7 +54,7 @@ def test_a_complaint_at_either_end_of_a_long_message_is_heard(context: str) -> N
 
 def test_a_megabyte_context_is_kept_whole_but_read_in_a_bounded_slice(monkeypatch: pytest.MonkeyPatch) -> None:
     read: list[int] = []
-    for module, name in ((engine, "fold"), (engine, "detect"), (rewrites, "fold")):
+    for module, name in ((engine, "fold"), (engine, "detect"), (rewrites, "fold"), (learned, "fold")):
         real = getattr(module, name)
 
         def spy(text: str, *args: object, _real: object = real, **kwargs: object) -> object:
@@ -63,10 +63,12 @@ def test_a_megabyte_context_is_kept_whole_but_read_in_a_bounded_slice(monkeypatc
 
         monkeypatch.setattr(module, name, spy)
     context = _megabyte(head="Commande 4512 : ", tail=" " + COMPLAINT)
-    draft = "Nous supprimerons tous les commentaires de ce type."
-    review = review_offline(ReviewRequest(draft, context, platform="facebook"))
-    assert review.verdict == "block" and review.rewrites
-    assert review.context == context  # stored and shown whole
+    blocked = review_offline(ReviewRequest("Nous supprimerons tous les commentaires de ce type.", context,
+                                           platform="facebook"))
+    assert blocked.verdict == "block" and blocked.rewrites  # rewrites read the context too
+    # Nothing of weight for the rules: the learned second reading reads the context as well.
+    calm = review_offline(ReviewRequest("Merci pour votre message, nous regardons cela.", context))
+    assert blocked.context == calm.context == context  # stored and shown whole
     assert read and max(read) <= CONTEXT_READ_CHARS + 2  # only a bounded slice was read
 
 

@@ -69,35 +69,38 @@ def _shouting(text: str) -> bool:
     return len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.6 * len(letters)
 
 
-def features(draft: str, context: str | None, lang: str | None) -> dict[str, float]:
-    """Sparse features of one draft, each block L2-normalised (binary values inside).
+def blocks(draft: str, context: str | None, lang: str | None) -> list[tuple[str, set[str]]]:
+    """The feature blocks of one draft, each a prefix and its set of keys.
 
-    Blocks: `w:` word uni- and bigrams of the draft, `c:` its character 3-5-grams,
-    `x:` word unigrams and bigrams of the customer's message, `m:` a few flags.
+    `w:` word uni- and bigrams of the draft, `c:` its character 3-5-grams, `x:` word
+    unigrams and bigrams of the customer's message, `m:` a few flags.
     """
-    out: dict[str, float] = {}
-
-    def add_block(prefix: str, keys: set[str]) -> None:
-        if keys:
-            value = 1.0 / math.sqrt(len(keys))
-            for key in keys:
-                out[prefix + key] = value
-
     text = _normalise(draft)
     words = _words(text)
-    add_block("w:", {*words, *(a + " " + b for a, b in pairwise(words))})
     padded = " " + " ".join(text.split()) + " "
-    add_block("c:", {padded[i:i + n] for n in CHAR_SIZES for i in range(len(padded) - n + 1)})
+    out = [("w:", {*words, *(a + " " + b for a, b in pairwise(words))}),
+           ("c:", {padded[i:i + n] for n in CHAR_SIZES for i in range(len(padded) - n + 1)})]
+    flags = {"lang=" + (lang or "und")}
     if context and context.strip():
         cwords = _words(_normalise(context))
-        add_block("x:", {*cwords, *(a + " " + b for a, b in pairwise(cwords))})
+        out.append(("x:", {*cwords, *(a + " " + b for a, b in pairwise(cwords))}))
     else:
-        out["m:no_context"] = 1.0
-    out["m:lang=" + (lang or "und")] = 1.0
+        flags.add("no_context")
     if _shouting(draft):
-        out["m:shouting"] = 1.0
+        flags.add("shouting")
     if "!!" in draft or "??" in draft or "?!" in draft:
-        out["m:piled_punctuation"] = 1.0
+        flags.add("piled_punctuation")
+    out.append(("m:", flags))
+    return out
+
+
+def features(draft: str, context: str | None, lang: str | None) -> dict[str, float]:
+    """Sparse features of one draft: each block L2-normalised (binary values inside), flags 1."""
+    out: dict[str, float] = {}
+    for prefix, keys in blocks(draft, context, lang):
+        value = 1.0 if prefix == "m:" else 1.0 / math.sqrt(len(keys)) if keys else 0.0
+        for key in keys:
+            out[prefix + key] = value
     return out
 
 
@@ -178,6 +181,10 @@ class RiskModel:
         self.variant = variant
         self.heads = heads
         self.index = {name: i for i, name in enumerate(vocabulary)}
+        # The same index split by block, so that scoring looks keys up without their prefix.
+        self.block_index: dict[str, dict[str, int]] = {}
+        for name, i in self.index.items():
+            self.block_index.setdefault(name[:2], {})[name[2:]] = i
         self.weights = weights  # weight = int16 value x the head's scale
         self.scales = scales
         self.biases = biases
@@ -239,24 +246,33 @@ class RiskModel:
         except KeyError as exc:
             raise ModelError(f"{spec_path} lacks the field {exc}") from exc
 
-    def scores(self, draft: str, context: str | None, lang: str | None) -> dict[str, float]:
-        """Each head's probability for one draft."""
+    def scores(self, draft: str, context: str | None, lang: str | None,
+               only: str | None = None) -> dict[str, float]:
+        """Each head's probability for one draft (`only`: that head alone, 13 times cheaper)."""
         # Group the known features by value: a block shares one value, so each head
         # needs one C-level sum per block instead of a Python loop per feature.
         groups: dict[float, list[int]] = {}
-        index = self.index
-        for name, value in features(draft, context, lang).items():
-            i = index.get(name)
-            if i is not None:
-                groups.setdefault(value, []).append(i)
-        logits = [bias + scale * sum(value * sum(map(row.__getitem__, idx))
-                                     for value, idx in groups.items())
-                  for row, scale, bias in zip(self.weights, self.scales, self.biases, strict=True)]
+        for prefix, keys in blocks(draft, context, lang):
+            if not keys:
+                continue
+            value = 1.0 if prefix == "m:" else 1.0 / math.sqrt(len(keys))
+            known = self.block_index.get(prefix, {})
+            found = [i for i in map(known.get, keys) if i is not None]
+            if found:
+                groups.setdefault(value, []).extend(found)
+        wanted = [i for i, head in enumerate(self.heads) if only is None or head == only]
+        logits = [self.biases[i] + self.scales[i] * sum(value * sum(map(self.weights[i].__getitem__, idx))
+                                                        for value, idx in groups.items())
+                  for i in wanted]
         if self.embedder is not None:
             extra = self.dense @ self.embedder.vector(draft, context)
-            logits = [z + float(e) for z, e in zip(logits, extra, strict=True)]
-        return {head: 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
-                for head, z in zip(self.heads, logits, strict=True)}
+            logits = [z + float(extra[i]) for z, i in zip(logits, wanted, strict=True)]
+        return {self.heads[i]: 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+                for i, z in zip(wanted, logits, strict=True)}
+
+    def risky(self, draft: str, context: str | None, lang: str) -> float:
+        """How likely the draft is risky, without the category heads."""
+        return self.scores(draft, context, lang, only="risky")["risky"]
 
     def predict(self, draft: str, context: str | None, lang: str) -> Prediction:
         """How likely the draft is risky, and each category's probability."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from bot.review.engine import context_read
 from bot.review.learned import ModelError, RiskModel
 from bot.review.models import Finding, ReviewRequest
 from bot.review.packs import Pack
@@ -39,14 +40,17 @@ def second_reading(request: ReviewRequest, language: str, pack: Pack,
     except ModelError:
         return []  # not shipped in this install: the rules alone judge
     draft = _unquoted(request.draft)
-    prediction = model.predict(draft, request.context, language)
-    if prediction.risky < model.thresholds["risky"]:
+    # The slice of the customer's message the rules read too: a bounded cost.
+    context = context_read(request.context) if request.context else None
+    # The risky head alone first: most drafts stop here, at a thirteenth of the cost.
+    if model.risky(draft, context, language) < model.thresholds["risky"]:
         return []
     # The draft itself must read risky, not only the conversation it belongs to: a plain
     # apology under an angry message is not a risk because the message is angry.
-    if request.context and model.predict(draft, None, language).risky < model.thresholds["risky"]:
+    if context and model.risky(draft, None, language) < model.thresholds["risky"]:
         return []
-    has_context = bool(request.context and request.context.strip())
+    prediction = model.predict(draft, context, language)
+    has_context = bool(context and context.strip())
     ranked = sorted(
         ((probability / max(model.thresholds.get(category, 0.5), 1e-6), category)
          for category, probability in prediction.categories.items()
