@@ -76,10 +76,10 @@ def test_corpus_copy_is_in_step_with_the_shared_one() -> None:
         assert ours == theirs, path.name
 
 
-# Floors that guard what the engine reaches today on all 351 cases; the aims are
-# risky caught >= 0.90, safe blocked <= 0.05 and category F1 >= 0.80.
+# Floors on all 351 cases: the aims are risky caught >= 0.90, safe blocked <= 0.05 and
+# category F1 >= 0.80; the F1 floor guards what the engine reaches today (0.795).
 def test_risky_drafts_are_caught(report: dict[str, Any]) -> None:
-    assert report["risky_caught"] >= 0.84, format_report(report, cases=False)
+    assert report["risky_caught"] >= 0.90, format_report(report, cases=False)
 
 
 def test_safe_drafts_are_seldom_blocked(report: dict[str, Any]) -> None:
@@ -87,7 +87,7 @@ def test_safe_drafts_are_seldom_blocked(report: dict[str, Any]) -> None:
 
 
 def test_category_f1_floor(report: dict[str, Any]) -> None:
-    assert report["category_f1"] >= 0.74, format_report(report, cases=False)
+    assert report["category_f1"] >= 0.78, format_report(report, cases=False)
 
 
 def test_held_back_third_is_scored_without_listing_cases() -> None:
@@ -96,4 +96,4 @@ def test_held_back_third_is_scored_without_listing_cases() -> None:
     assert "risky caught" in shown and "mismatches" not in shown
     assert not any(d["id"] in shown for d in held["details"])
     # Regression floors on cases never read one by one (see the closing figures in README).
-    assert held["risky_caught"] >= 0.62 and held["safe_blocked"] <= 0.10
+    assert held["risky_caught"] >= 0.74 and held["safe_blocked"] <= 0.05 and held["category_f1"] >= 0.62
