@@ -256,7 +256,9 @@ def propose(
             text = candidate + signature if candidate and fits(candidate + signature, request.platform) else candidate
             if not text or text in seen or not fits(text, request.platform):
                 continue
-            check = review_offline(replace(request, draft=text, lang=pack.language), rewrite=False)
+            # The templates are ours and checked by the rules; the learned layer reads people's drafts.
+            check = review_offline(replace(request, draft=text, lang=pack.language, second_reading=False),
+                                   rewrite=False)
             if check.verdict != "post":
                 continue
             seen.add(text)
