@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -159,7 +160,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         from bot.render.terminal import render_terminal
 
         color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        print(render_terminal(review, color=color))
+        width = shutil.get_terminal_size((88, 24)).columns if sys.stdout.isatty() else 88
+        print(render_terminal(review, color=color, width=min(width, 120)))
     if args.fail_on:
         order = {"post": 0, "revise": 1, "block": 2}
         if order[review.verdict] >= order[args.fail_on]:

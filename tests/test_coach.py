@@ -63,8 +63,11 @@ async def test_french_conversation_review_shorter_why(coach):
     assert re.findall(r"\[[^\]]+\]", version)  # the placeholders to fill survive
 
     shorter_still = await coach.handle(ANN, "encore plus court stp")
-    assert len(version_in(shorter_still)) < len(version)
-    assert passes(version_in(shorter_still))
+    still = version_in(shorter_still)
+    assert len(still) < len(version) or ("sans perdre" in shorter_still.text and still == version)
+    assert passes(still)
+    # Never at the cost of a move that matters (issue 11): the apology, the action, the DM.
+    assert "excuses" in still and "enquêtons" in still and "MP" in still
 
     why = await coach.handle(ANN, "pourquoi ?")
     assert why.kind == "explanation"

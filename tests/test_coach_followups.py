@@ -7,10 +7,12 @@ import re
 import pytest
 
 from bot.coach.followups import (
+    add_sentence,
     address,
     address_of,
     formal,
     longer,
+    remove_about,
     sentences,
     shorter,
     to_tu,
@@ -124,3 +126,68 @@ def test_longer_adds_no_invented_fact():
     out = longer(APOLOGY_EN, "en")
     assert out and all(o.startswith(APOLOGY_EN) and len(sentences(o)) > len(sentences(APOLOGY_EN)) for o in out)
     assert "[" in out[0]  # a detail to fill, not a made-up one
+
+
+# -- several follow-ups at once, and the user's own instructions (issue 11) -----------------
+
+
+@pytest.mark.parametrize(("text", "steps"), [
+    ("make it shorter and warmer", ("shorter", "warmer")),
+    ("shorter, more formal please", ("shorter", "formal")),
+    ("plus court et tutoie", ("shorter", "tu")),
+    ("un peu plus court et plus chaleureux stp", ("shorter", "warmer")),
+    ("plus formel puis en anglais", ("formal", "english")),
+])
+def test_combined_follow_ups_are_read_in_order(text: str, steps: tuple[str, ...]) -> None:
+    intent = parse(text)
+    assert intent.name == "combo" and intent.steps == steps
+
+
+@pytest.mark.parametrize(("text", "kind", "argument"), [
+    ("add that the refund takes 5 days", "add", "the refund takes 5 days"),
+    ("Ajoute que le remboursement prend 5 jours.", "add", "le remboursement prend 5 jours."),
+    ("please mention that we'll call back tomorrow", "add", "we'll call back tomorrow"),
+    ("remove the sentence about the refund", "remove", "the refund"),
+    ("enlève la phrase sur le remboursement", "remove", "le remboursement"),
+    ("reformule ça de façon plus humaine", "other", "ça de façon plus humaine"),
+])
+def test_instructions_in_the_users_own_words(text: str, kind: str, argument: str) -> None:
+    intent = parse(text)
+    assert (intent.name, intent.kind, intent.argument) == ("instruction", kind, argument)
+
+
+@pytest.mark.parametrize("draft", [
+    "Retire ta story stp", "Remove the photo please", "Add your order number in a DM.",
+    "Make it right for our customers and stop the delays now, please, we need this fixed today",
+])
+def test_drafts_that_look_like_instructions_stay_drafts(draft: str) -> None:
+    assert parse(draft).name == "draft"
+    assert parse("Make it right for our customers").weak  # an instruction only once there is a version
+
+
+def test_the_customers_message_and_the_reply_in_one_message() -> None:
+    intent = parse("le client avait écrit : « Mon colis est écrasé » ma réponse : Merci de retirer la photo.")
+    assert (intent.name, intent.argument, intent.draft) == ("context", "Mon colis est écrasé",
+                                                           "Merci de retirer la photo.")
+    plain = parse("the customer wrote: see https://example.com/a: it broke")
+    assert plain.argument == "see https://example.com/a: it broke" and plain.draft == ""
+
+
+def test_add_and_remove_a_sentence_offline() -> None:
+    text = "Sorry about the wait. We're checking it now. Could you DM us [your reference]?"
+    assert add_sentence(text, "that the refund takes 5 days", "en") == [
+        "Sorry about the wait. We're checking it now. The refund takes 5 days. Could you DM us [your reference]?",
+        "Sorry about the wait. We're checking it now. Could you DM us [your reference]? The refund takes 5 days."]
+    tu = "Désolés pour l'attente. Tu peux nous écrire en MP ?"
+    assert add_sentence(tu, "que votre remboursement part demain", "fr", "tu")[0] == \
+        "Désolés pour l'attente. Ton remboursement part demain. Tu peux nous écrire en MP ?"
+    assert remove_about("Sorry. Your refund left on Monday. DM us?", "the refund", "en") == ["Sorry. DM us?"]
+    assert remove_about("Sorry. DM us?", "the refund", "en") == []
+
+
+def test_shorter_never_drops_the_apology_the_action_or_the_invitation_to_dm() -> None:
+    text = "Hey, sorry about that! We're checking the seat now. DM us if it happens again."
+    assert shorter(text, "en") == []  # nothing left to cut without losing a move
+    text = "Merci pour votre message. Vous pouvez nous écrire en MP ? [Un détail concret : ce que nous faisons.]"
+    for candidate in shorter(text, "fr"):  # a placeholder's colon is not a clause to cut at
+        assert "[Un détail concret : ce que nous faisons.]" in candidate, candidate

@@ -366,3 +366,24 @@ async def test_follow_ups_send_no_personal_data(llm_server: LLMServer, store: St
     body = json.dumps(llm_server.chat_requests[-1].json, ensure_ascii=False)
     assert "paul.durand@exemple.fr" not in body and "7788123" not in body
     assert "⟦EMAIL_1⟧" in body
+
+
+# -- instructions in the user's own words go as they are (issue 11) ---------------------------
+
+
+async def test_combined_and_free_instructions_go_verbatim_and_their_facts_are_the_users(
+        llm_server: LLMServer, store: Store) -> None:
+    coach = coach_for(llm_server, store)
+    await reviewed(coach, llm_server)
+    llm_server.push(200, new_version(SHORT))
+    both = await coach.handle(ANN, "plus court et plus chaleureux stp")
+    assert both.kind == "rewrite" and version_in(both) == SHORT
+    user = llm_server.chat_requests[-1].json["messages"][1]["content"]
+    assert "Instruction: plus court et plus chaleureux stp." in user
+
+    added = SHORT.replace("[ce que nous faisons].", "[ce que nous faisons]. Comptez 5 jours pour le remboursement.")
+    llm_server.push(200, new_version(added))
+    reply = await coach.handle(ANN, "ajoute que le remboursement prend 5 jours")
+    assert version_in(reply) == added  # « 5 jours » is the community manager's fact, not an invention
+    assert "Instruction: ajoute que le remboursement prend 5 jours." in \
+        llm_server.chat_requests[-1].json["messages"][1]["content"]

@@ -136,8 +136,9 @@ def test_embed_shows_verdict_risk_rules_findings_and_case():
     review = big_review(findings=1)
     embed = render_review(review, owner="42", key="abc")[0].embeds[0]
     assert embed["title"] == "🛑 Do not post · Risk 91/100"
+    # Two by two: a blank third field closes each row of inline fields.
     assert [f["name"] for f in embed["fields"]] == [
-        "Guard the reputation", "Produce", "Know how to react", "Federate"]
+        "Guard the reputation", "Produce", "\u200b", "Know how to react", "Federate", "\u200b"]
     assert embed["fields"][0]["value"].startswith("2/10")
     assert "> word0" in embed["description"]  # the quoted words
     assert "*Recalls:* easyJet 2019" in embed["description"]  # the case

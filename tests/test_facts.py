@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.review.facts import describe, facts, unsupported
+from bot.review.facts import describe, facts, guard, unsupported
 
 FR_CONTEXT = "Trois heures de retard sur le vol 2021 et aucune information, c'est inadmissible."
 FR_DRAFT = "Le retard vient de l'aéroport de Lyon, pas de nous. Écrivez-nous en MP."
@@ -96,3 +96,43 @@ def test_facts_come_in_the_order_of_the_text_and_describe_says_why() -> None:
     note = describe(found)
     assert "« 30 »" in note and "« demain »" in note and "placeholder" in note
     assert [f.kind for f in facts("[50 €] rien d'autre")] == []
+
+
+# -- the guard every rewrite passes ---------------------------------------------------------
+
+LABELS = {"amount": "[amount]", "number": "[number]", "date": "[when]", "reference": "[reference]",
+          "name": "[to confirm]", "commitment": "[What we can offer, if anything.]"}
+SEAT_DRAFT, SEAT_CONTEXT = "Please delete the photo and DM us.", "How is a seat with no backrest allowed?"
+
+
+def test_an_invented_commitment_becomes_one_placeholder_with_its_sentence() -> None:
+    # The model rewrite: none of this is in the draft or the customer's message.
+    text = ("We're sorry about the seat. We refund you 200 € and seat 14C was fixed this morning in Geneva. "
+            "Could you DM us your booking reference?")
+    guarded = guard(text, (SEAT_DRAFT, SEAT_CONTEXT), (), LABELS)
+    assert guarded.text == ("We're sorry about the seat. [What we can offer, if anything.] "
+                            "Could you DM us your booking reference?")
+    assert {f.text for f in guarded.invented} >= {"refund", "200", "was fixed", "this morning", "Geneva"}
+    assert guarded.changed and unsupported(guarded.text, (SEAT_DRAFT, SEAT_CONTEXT)) == []
+
+
+def test_invented_numbers_dates_references_and_names_become_their_placeholders() -> None:
+    text = "We're sorry about the seat on flight EZY2054: our agent Sophie checks it on Friday, gate 14C, for £50."
+    guarded = guard(text, (SEAT_DRAFT, SEAT_CONTEXT), (), LABELS)
+    assert guarded.text == ("We're sorry about the seat on flight [reference]: our agent [to confirm] checks it on "
+                            "[when], gate [reference], for [amount].")
+
+
+def test_a_rewrite_left_with_too_little_of_its_own_is_dropped() -> None:
+    guarded = guard("Sorry! A free flight is on us.", (SEAT_DRAFT, SEAT_CONTEXT), (), LABELS)
+    assert guarded.text is None and [f.key for f in guarded.invented] == ["free"]
+    # Without labels (a follow-up of the model), any invented fact drops it.
+    assert guard("We checked it this morning.", (SEAT_DRAFT,), ()).text is None
+    assert guard("We're checking it now.", (SEAT_DRAFT,), ()).text == "We're checking it now."
+
+
+def test_facts_of_a_source_stay_and_the_place_of_each_fact_is_its_place_in_the_text() -> None:
+    draft = "Your refund of 45 € was sent yesterday, order AB1234."
+    assert guard("Sorry: your refund of 45 € left yesterday (order AB1234).", (draft,), (), LABELS).changed is False
+    found = facts("[a placeholder] then Sophie")
+    assert [(f.text, f.at) for f in found] == [("Sophie", len("[a placeholder] then "))]

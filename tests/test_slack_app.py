@@ -113,12 +113,19 @@ def section_texts(blocks: list[dict[str, Any]]) -> list[str]:
     return [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
 
 
+def unmarked(text: str) -> str:
+    """Text without Slack's emphasis marks (flagged words and [placeholders] are in bold)."""
+    return text.replace("*", "")
+
+
 def rewrite_quotes(blocks: list[dict[str, Any]]) -> list[str]:
-    """The quoted rewrites: quotes after the rewrites' title (or all quotes when there is none)."""
+    """The quoted rewrites, unmarked: each section after the rewrites' title (or any
+    section) holds a rewrite's style, then its quote."""
     sections = section_texts(blocks)
-    titles = [i for i, t in enumerate(sections) if t in ("*Suggested rewrites*", "*Réécritures proposées*")]
-    start = titles[0] if titles else 0
-    return [t for t in sections[start:] if t.startswith("&gt; ")]
+    titles = [i for i, t in enumerate(sections)
+              if t.startswith(("*Suggested rewrites*", "*Réécritures proposées*"))]
+    start = titles[0] + 1 if titles else 0
+    return [unmarked(t[t.index("&gt; "):]) for t in sections[start:] if "&gt; " in t]
 
 
 def block_action(action_id: str, value: str, response_url: str, user: str = "U0ALICE") -> dict[str, Any]:
@@ -159,7 +166,8 @@ async def test_review_command_acks_at_once_then_delivers_the_review(h: Harness) 
     assert blocks[0]["type"] == "header"
     assert blocks[0]["text"]["text"].startswith("Do not post · Risk ")
     all_text = texts(blocks)
-    assert "&gt; Please delete the photo and DM us." in all_text  # the draft, quoted
+    assert "&gt; Please delete the photo and DM us." in unmarked(all_text)  # the draft, quoted
+    assert "&gt; *Please delete the photo* and" in all_text  # its flagged words in bold
     # The scorecard: the four golden rules with a score each.
     scorecard = next(b for b in blocks if b.get("fields"))
     names = [f["text"].split("\n")[0] for f in scorecard["fields"]]
@@ -170,13 +178,14 @@ async def test_review_command_acks_at_once_then_delivers_the_review(h: Harness) 
                    if b["type"] == "section" and "Deletion demand" in b.get("text", {}).get("text", ""))
     assert "“Please delete the photo”" in finding
     assert "Streisand" in finding and "easyJet 2019" in finding
-    # Rewrites, each with its three buttons.
+    # Rewrites, each with its two buttons; one "Another style", under the last.
     actions = [b for b in blocks if b["type"] == "actions"]
     assert actions, "the rewrites come with buttons"
-    for block in actions:
-        assert [e["action_id"] for e in block["elements"]] == [ACTION_COPY, ACTION_SHARE, ACTION_ANOTHER]
-        assert [e["text"]["text"] for e in block["elements"]] == ["Copy ready", "Share with the channel",
-                                                                  "Another style"]
+    for block in actions[:-1]:
+        assert [e["action_id"] for e in block["elements"]] == [ACTION_COPY, ACTION_SHARE]
+    assert [e["action_id"] for e in actions[-1]["elements"]] == [ACTION_COPY, ACTION_SHARE, ACTION_ANOTHER]
+    assert [e["text"]["text"] for e in actions[-1]["elements"]] == ["Copy ready", "Share with the channel",
+                                                                    "Another style"]
     # Answered once, through response_url only.
     await h.api.settle(0.2)
     assert len(h.api.posted_to("r1")) == 1
@@ -190,8 +199,8 @@ async def test_review_command_speaks_the_drafts_language(h: Harness) -> None:
     blocks = posted[0].body["blocks"]
     assert blocks[0]["text"]["text"].startswith("Ne pas publier · Risque ")
     assert "Veiller sur la réputation" in texts(blocks)
-    assert [e["text"]["text"] for e in buttons(blocks)][:3] == ["Prêt à copier", "Partager avec le canal",
-                                                                "Autre style"]
+    assert [e["text"]["text"] for e in buttons(blocks)][-3:] == ["Prêt à copier", "Partager avec le canal",
+                                                                 "Autre style"]
 
 
 @pytest.mark.parametrize(("word", "expected"), [("help", "reviews a reply before you post it"),
@@ -279,7 +288,7 @@ async def test_review_without_text_opens_the_form_then_reviews_the_submission(h:
     blocks = posted[0].body["blocks"]
     shown = texts(blocks)
     assert "&gt; How can this be allowed? My seat on flight 2021 had no backrest!" in shown
-    assert "&gt; Please delete the photo and DM us." in shown
+    assert "&gt; Please delete the photo and DM us." in unmarked(shown)
     assert "Deletion demand" in shown
     assert buttons(blocks)
 
@@ -317,7 +326,7 @@ async def test_shortcut_on_a_thread_reply_takes_the_parent_as_the_customers_mess
     shown = texts(posted[0].body["blocks"])
     assert "Customer's message" in shown
     assert "&gt; How can this be allowed?" in shown
-    assert "&gt; Please delete the photo and DM us." in shown
+    assert "&gt; Please delete the photo and DM us." in unmarked(shown)
     assert posted[0].body["response_type"] == "ephemeral"
 
 
@@ -359,7 +368,7 @@ async def test_a_mention_with_a_draft_answers_in_a_thread(h: Harness) -> None:
     assert params["channel"] == "C0TEAM"
     assert params["thread_ts"] == "1700000001.000001"
     shown = texts(params["blocks"])
-    assert "&gt; Please delete the photo and DM us." in shown
+    assert "&gt; Please delete the photo and DM us." in unmarked(shown)
     assert f"<@{BOT_USER_ID}>" not in shown
     assert posts[0].token_kind == "xoxb"
 
@@ -374,7 +383,7 @@ async def test_a_bare_mention_in_a_thread_reviews_the_parent(h: Harness) -> None
     params = posts[0].params
     assert params["thread_ts"] == "1700000002.000001"
     shown = texts(params["blocks"])
-    assert "&gt; Merci de supprimer la photo" in shown
+    assert "&gt; Merci de supprimer la photo" in unmarked(shown)
     assert "Ne pas publier" in shown
 
 
@@ -422,7 +431,7 @@ async def test_a_direct_message_goes_to_the_coach(h: Harness) -> None:
     blocks = params["blocks"]
     assert_slack_limits(blocks)
     shown = texts(blocks)
-    assert "Do not post" in shown and "&gt; Please delete the photo and DM us." in shown
+    assert "Do not post" in shown and "&gt; Please delete the photo and DM us." in unmarked(shown)
     assert params["text"]  # the coach's words as the notification text
     # The coach keeps the conversation per workspace and user.
     key = ConversationKey("slack", TEAM_ID, "U0ALICE")
@@ -565,12 +574,13 @@ async def test_a_review_longer_than_a_section_is_split_not_rejected(h: Harness) 
     assert len(draft) > 2 * MAX_SECTION_CHARS
     blocks = await review_via_command(h, draft, "split")
     assert_slack_limits(blocks)
-    start = next(i for i, b in enumerate(blocks) if b["type"] == "context" and "*Draft*" in texts([b]))
+    start = next(i for i, b in enumerate(blocks) if b["type"] == "section" and "*Draft*" in texts([b]))
     quoted = []
-    for b in blocks[start + 1:]:
-        if b["type"] != "section" or not b.get("text", {}).get("text", "").startswith("&gt;"):
+    for b in blocks[start:]:
+        text = b.get("text", {}).get("text", "")
+        if b["type"] != "section" or not (text.startswith("&gt;") or text.startswith("*Draft*\n")):
             break
-        quoted.append(b["text"]["text"])
+        quoted.append(text.removeprefix("*Draft*\n"))
     assert len(quoted) >= 3
     rebuilt = "\n".join(quoted).replace("&gt; ", "")
     assert rebuilt == draft  # every line of the draft is there, in order

@@ -67,7 +67,8 @@ def test_user_text_cannot_ping_or_link() -> None:
     review = _review(draft="<!channel> look at <https://evil.example|this> & more")
     shown = "\n".join(_texts(render.review_blocks(review, "en")))
     assert "<!channel>" not in shown and "<https://" not in shown
-    assert "&lt;!channel&gt; look at &lt;https://evil.example|this&gt; &amp; more" in shown
+    # The flagged words are in bold, escaped like the rest.
+    assert "*&lt;!channel&gt; look at &lt;htt*ps://evil.example|this&gt; &amp; more" in shown
 
 
 def test_a_finding_shows_the_quoted_words_why_and_the_case() -> None:
@@ -118,7 +119,9 @@ def test_buttons_carry_the_review_and_the_rewrite() -> None:
     blocks = render.review_blocks(_review(rewrites=2), "en", ref="abc123")
     actions = [b for b in blocks if b["type"] == "actions"]
     values = [render.parse_button_value(e["value"]) for b in actions for e in b["elements"]]
-    assert values == [("abc123", 0)] * 3 + [("abc123", 1)] * 3
+    # Copy and Share under each rewrite; one "Another style", under the last.
+    assert values == [("abc123", 0)] * 2 + [("abc123", 1)] * 3
+    assert [e["action_id"] for b in actions for e in b["elements"]].count(render.ACTION_ANOTHER) == 1
     assert render.parse_button_value("not json") is None
     assert render.parse_button_value('{"ref": "x"}') is None
 

@@ -3,8 +3,12 @@
 Slack, Discord and the terminal all call `Coach.handle(key, text)`. The coach
 understands the message (intents.py), reviews drafts through the Reviewer,
 adjusts the last reply on request (followups.py), teaches (teaching.py) and
-keeps each user's state in the store. Every version it proposes is reviewed
-again and shown only when it passes.
+keeps each user's state in the store. A message that is an instruction
+(one follow-up, several chained, or the user's own words) is never reviewed as
+a draft. Every version it proposes, whatever wrote it, passes the one fact
+guard (`facts.guard`: the user is told which facts became [placeholders] or
+why a version was left out), keeps the language and form of address of the
+conversation, and is reviewed again: it is shown only when it passes.
 """
 
 from __future__ import annotations
@@ -28,9 +32,12 @@ from bot.coach.texts import (
     say,
     severity_name,
 )
-from bot.review.engine import detect_language, review_offline
+from bot.review.engine import detect_language
+from bot.review.facts import Fact, guard, shown
 from bot.review.models import Review, ReviewRequest, Rewrite
+from bot.review.relevance import review_checked
 from bot.review.reviewer import Reviewer
+from bot.review.rewrites import fact_labels
 from bot.review.validation import DraftError
 from bot.store import Storage
 
@@ -135,7 +142,14 @@ class Coach:
             state["drill"] = None
             return self._say(state, "drill_stopped" if had else "drill_none", "drill")
         if name == "context":
-            return await self._context(key, state, intent.argument)
+            return await self._context(key, state, intent)
+        if name == "combo":
+            return await self._combo(key, state, intent, text)
+        if name == "instruction":
+            if state.get("current") and not state.get("drill"):
+                return await self._instruction(key, state, intent, text)
+            if not intent.weak:  # an instruction with nothing to apply it to: never a draft
+                return self._say(state, "need_review", "message")
         if name in FOLLOW_UPS:
             return await self._follow_up(key, state, name)
         return await self._draft(key, state, text)
@@ -178,12 +192,21 @@ class Coach:
         self.store.audit(key, kind if kind != "draft" else "review",
                          f"review {review_id}: {review.engine} {review.verdict} risk {review.risk} "
                          f"draft sha256:{digest}", now=now)
+        first = _first_version(review)
         state["current"] = {
             "draft": draft, "context": context, "platform": request.platform,
             "lang": review.language, "review": review.to_dict(),
-            "text": _first_version(review), "shown": 0, "versions": [],
+            "text": first, "shown": 0, "versions": [],
+            "form": self._form_of(first or draft, review.language),
         }
         return review
+
+    def _form_of(self, text: str, lang: str) -> str | None:
+        """The French form of address a conversation keeps: the brand's, else the text's."""
+        if lang != "fr":
+            return None
+        profile = self.reviewer.settings.profile.address
+        return profile if profile in ("tu", "vous") else followups.address_of(text) or "vous"
 
     def _review_reply(self, state: dict[str, Any], review: Review, intro: str, hint: bool) -> CoachReply:
         lang = state["lang"]
@@ -198,14 +221,25 @@ class Coach:
             lines.append(say("no_context_hint", lang))
         return CoachReply("\n".join(lines), review=review, kind="review", language=lang)
 
-    async def _context(self, key: ConversationKey, state: dict[str, Any], context: str) -> CoachReply:
+    async def _context(self, key: ConversationKey, state: dict[str, Any], intent: Intent) -> CoachReply:
+        context = intent.argument
+        if intent.draft:  # "the customer wrote: … my reply: …": that reply, with that message
+            state["pending_context"] = context
+            return await self._draft(key, state, intent.draft)
         current = state.get("current")
         if not current:
             state["pending_context"] = context
             return self._say(state, "pending_context", "message")
+        # It attaches to the draft being worked on, and to the version made of it so far.
         review = await self._review(key, state, current["draft"], context, "recheck",
                                     platform=current.get("platform"))
-        return self._review_reply(state, review, say("review_intro_context", state["lang"]), hint=False)
+        lines = [say("review_intro_context", state["lang"])]
+        kept = current.get("text") if current.get("versions") else None
+        if kept and self._recheck(state["current"], kept).verdict == "post":
+            state["current"].update(text=kept, versions=current["versions"], form=current.get("form"))
+            lines.append(say("context_version_kept", state["lang"]))
+        reply = self._review_reply(state, review, "\n".join(lines), hint=False)
+        return reply
 
     def stats(self, key: ConversationKey) -> UserStats:
         """The user's figures, for every front end: their own drafts and drill
@@ -225,17 +259,19 @@ class Coach:
             return CoachReply(explain(review, lang), kind="explanation", language=lang)
         if name == "another":
             base = current.get("text") or current["draft"]
-            llm_text = await self._llm_follow_up(current, base, name, current.get("lang") or review.language)
+            llm_text, refused = await self._llm_follow_up(current, base, name,
+                                                          current.get("lang") or review.language)
             if llm_text:
+                before = current.get("text")
                 reply = self._first_passing(key, state, current, [llm_text], name)
-                if current.get("text") == llm_text:
+                if current.get("text") != before:
                     return reply
-            return self._another(state, current, review)
+            return self._another(key, state, current, review, refused)
         if name in ("english", "french"):
             target = "en" if name == "english" else "fr"
-            llm_text = await self._llm_follow_up(current, current.get("text") or current["draft"],
-                                                 name, target)
-            return self._translate(key, state, current, review, target, first=llm_text)
+            llm_text, refused = await self._llm_follow_up(current, current.get("text") or current["draft"],
+                                                          name, target)
+            return self._translate(key, state, current, review, target, first=llm_text, refused=refused)
         base = current.get("text")
         if not base:
             return self._say(state, "need_version", "message")
@@ -244,96 +280,245 @@ class Coach:
             return CoachReply(say("address_not_french", lang, language=language_name(draft_lang, lang)),
                               kind="message", language=lang)
         candidates = TRANSFORMS[name](base, draft_lang)
-        llm_text = await self._llm_follow_up(current, base, name, draft_lang)
+        llm_text, refused = await self._llm_follow_up(current, base, name, draft_lang)
         if llm_text:
             candidates.insert(0, llm_text)
-        return self._first_passing(key, state, current, candidates, name)
+        form = name if name in ("tu", "vous") else "vous" if name == "formal" and draft_lang == "fr" else None
+        return self._first_passing(key, state, current, candidates, name, refused=refused, form=form)
+
+    async def _combo(self, key: ConversationKey, state: dict[str, Any], intent: Intent, words: str) -> CoachReply:
+        """Several follow-ups in one message: the model gets the words as they are; offline,
+        each step is applied in turn, every step's version passing before the next."""
+        current = state.get("current")
+        if not current:
+            return self._say(state, "need_review", "message")
+        base = current.get("text")
+        if not base:
+            return self._say(state, "need_version", "message")
+        review = Review.from_dict(current["review"])
+        lang = _language_of(base, current.get("lang") or review.language)
+        target = "en" if "english" in intent.steps else "fr" if "french" in intent.steps else lang
+        # The form the last step that sets one asks for (formal French says « vous »).
+        forms = {"tu": "tu", "vous": "vous", "formal": "vous"}
+        form = next((forms[s] for s in reversed(intent.steps) if s in forms), None) if target == "fr" else None
+        llm_text, refused = await self._llm_follow_up(current, base, " ".join(words.split()), target)
+        candidates = [llm_text] if llm_text else []
+        chained, done, stuck = self._chain(current, review, base, intent.steps, lang)
+        if chained:
+            candidates.append(chained)
+        label = " + ".join(say(f"label_{s}", state["lang"]) for s in (done if chained and not llm_text
+                                                                      else intent.steps))
+        if not candidates and stuck:
+            ui = state["lang"]
+            body = say("rewrite_none", ui, how=say(f"how_{stuck}", ui))
+            return CoachReply(f"{body}\n\n{base}", kind="rewrite", language=ui)
+        return self._first_passing(key, state, current, candidates, "combo", lang=target if target != lang else None,
+                                   label=label, refused=refused, form=form)
+
+    def _chain(self, current: dict[str, Any], review: Review, base: str, steps: tuple[str, ...],
+               lang: str) -> tuple[str | None, list[str], str | None]:
+        """The offline steps in turn: (the version, the steps that changed it, None), or
+        (None, [], the step none of whose versions passed). A step with nothing to change
+        (« tutoie » on a reply that says « tu ») is passed over."""
+        text, form = base, current.get("form")
+        done: list[str] = []
+        for step in steps:
+            if step in ("english", "french"):
+                target = "en" if step == "english" else "fr"
+                if _language_of(text, lang) == target:
+                    continue  # already in that language
+                options = [r.text for r in _rewrites_in(current, review, target, form or "vous")]
+                lang = target
+            elif step in ("tu", "vous"):
+                if lang != "fr":
+                    return None, [], step
+                options, form = TRANSFORMS[step](text, lang), step
+            else:
+                options = TRANSFORMS[step](text, lang)
+                form = "vous" if step == "formal" and lang == "fr" else form
+            if not options:
+                continue
+            passing = next((o for o in options if self._unfaithful(o, lang, form) is None
+                            and self._recheck(current, o, lang).verdict == "post"), None)
+            if passing is None:
+                return None, [], step
+            text = passing
+            done.append(step)
+        return (text if text != base else None), done, None
+
+    async def _instruction(self, key: ConversationKey, state: dict[str, Any], intent: Intent,
+                           words: str) -> CoachReply:
+        """The user's own instruction: verbatim to the model when there is one; offline, an
+        addition or a removal where the tables can, else what can be done offline."""
+        ui = state["lang"]
+        current = state["current"]
+        base = current.get("text")
+        if not base:
+            return self._say(state, "need_version", "message")
+        review = Review.from_dict(current["review"])
+        lang = _language_of(base, current.get("lang") or review.language)
+        instruction = " ".join(words.split())
+        llm_text, refused = await self._llm_follow_up(current, base, instruction, lang)
+        candidates = [llm_text] if llm_text else []
+        if intent.kind == "add":
+            candidates += followups.add_sentence(base, intent.argument, lang, current.get("form"))
+        elif intent.kind == "remove":
+            candidates += followups.remove_about(base, intent.argument, lang)
+        if not candidates:
+            lines = [say("instruction_offline", ui, instruction=instruction)]
+            if refused:
+                lines.append(say("llm_invented", ui, facts=shown(refused)))
+            return CoachReply("\n".join(lines) + f"\n\n{base}", kind="rewrite", language=ui)
+        return self._first_passing(key, state, current, candidates, "instruction", refused=refused,
+                                   extra_sources=(instruction,))
 
     def _recheck(self, current: dict[str, Any], text: str, lang: str | None = None) -> Review:
-        """A proposed version reviewed again, offline, with the same context and platform."""
+        """A proposed version reviewed again, offline, with the same context and platform
+        (whether it answers the customer included)."""
         request = self.reviewer.request(text, context=current.get("context"),
                                         platform=current.get("platform") or "generic",
                                         lang=lang or current.get("lang"))
-        return review_offline(self.reviewer.prepare(request), rewrite=False)
+        return review_checked(self.reviewer.prepare(request), rewrite=False)
+
+    def _unfaithful(self, text: str, lang: str | None, form: str | None) -> str | None:
+        """Why a version does not keep the conversation's language or form of address, if it does not."""
+        detected = detect_language(text)
+        if lang in ("fr", "en") and detected in ("fr", "en") and detected != lang:
+            return "language"
+        if lang == "fr" and form and followups.address_of(text) not in (None, form):
+            return "form"
+        return None
+
+    def _guarded(self, current: dict[str, Any], text: str, lang: str, extra: tuple[str, ...]) -> Any:
+        profile = self.reviewer.settings.profile
+        sources = (current.get("draft"), current.get("context"), current.get("text"), *extra)
+        return guard(text, sources, (profile.name, profile.signature), fact_labels(lang))
 
     def _first_passing(self, key: ConversationKey, state: dict[str, Any], current: dict[str, Any],
-                       candidates: list[str], how: str, lang: str | None = None) -> CoachReply:
+                       candidates: list[str], how: str, lang: str | None = None, *, label: str | None = None,
+                       refused: list[Fact] | None = None, form: str | None = None,
+                       extra_sources: tuple[str, ...] = ()) -> CoachReply:
+        """The first candidate that passes the fact guard, keeps the language and the form of
+        address, and is reviewed `post`; else why not, with the current version kept."""
         ui = state["lang"]
         base = current.get("text") or ""
+        notes = [say("llm_invented", ui, facts=shown(refused))] if refused else []
         if not candidates:
             body = say(f"none_{how}", ui) if has_message(f"none_{how}") else say(
                 "rewrite_none", ui, how=say(f"how_{how}", ui))
-            return CoachReply(f"{body}\n\n{base}", kind="rewrite", language=ui)
+            return CoachReply("\n".join([body, *notes]) + f"\n\n{base}", kind="rewrite", language=ui)
+        target = lang or _language_of(base, current.get("lang") or "en")
+        form = form or (current.get("form") if target == "fr" else None)
         failed: Review | None = None
+        unfaithful: str | None = None
         for text in candidates[:MAX_CANDIDATES]:
+            guarded = self._guarded(current, text, target, extra_sources)
+            if guarded.text is None:
+                notes.append(say("facts_dropped", ui, facts=shown(list(guarded.invented))))
+                continue
+            text = guarded.text
+            why = self._unfaithful(text, target, form)
+            if why:
+                unfaithful = unfaithful or why
+                continue
             checked = self._recheck(current, text, lang)
             if checked.verdict == "post":
                 current["text"] = text
                 if lang:
                     current["lang"] = lang
+                if target == "fr":
+                    current["form"] = form or followups.address_of(text) or current.get("form")
                 current["versions"].append({"how": how, "text": text})
                 self.store.audit(key, "followup", f"{how}: post risk {checked.risk}", now=self.clock())
-                head = say("rewrite_shown", ui, label=say(f"label_{how}", ui),
+                head = say("rewrite_shown", ui, label=label or say(f"label_{how}", ui),
                            verdict=say("verdict_post", ui), risk=checked.risk)
-                return CoachReply(f"{head}\n\n{text}", kind="rewrite", language=ui)
+                if guarded.changed:
+                    notes.append(say("facts_replaced", ui, facts=shown(list(guarded.invented))))
+                return CoachReply("\n".join([head, *notes]) + f"\n\n{text}", kind="rewrite", language=ui)
             failed = failed or checked
         reason = say(f"verdict_{failed.verdict}", ui) if failed else ""
         if failed and failed.findings:
             top = failed.findings[0]
             reason = f"{category_name(top.category, ui)}: {top.message}"
+        elif unfaithful:
+            reason = say(f"unfaithful_{unfaithful}", ui)
+        elif not failed and notes:
+            reason = say("reason_facts", ui)
         body = say("rewrite_failed", ui, how=say(f"how_{how}", ui), reason=reason)
-        return CoachReply(f"{body}\n\n{base}", kind="rewrite", language=ui)
+        return CoachReply("\n".join([body, *notes]) + f"\n\n{base}", kind="rewrite", language=ui)
 
-    def _another(self, state: dict[str, Any], current: dict[str, Any], review: Review) -> CoachReply:
+    def _another(self, key: ConversationKey, state: dict[str, Any], current: dict[str, Any], review: Review,
+                 refused: list[Fact] | None = None) -> CoachReply:
+        """The next suggested style, in the form of address the conversation keeps."""
         ui = state["lang"]
-        passing = [r for r in review.rewrites if r.verdict == "post"]
-        if len(passing) < 2:
+        lang = current.get("lang") or review.language
+        form = current.get("form") if lang == "fr" else None
+        # After a translation, the other styles come in the language asked for.
+        pool = review.rewrites if lang == review.language else _rewrites_in(current, review, lang, form)
+        passing = [r for r in pool if r.verdict == "post"]
+        if len(passing) < 2 and not (passing and passing[0].text != current.get("text")):
             return CoachReply(say("no_other_version", ui), kind="message", language=ui)
-        index = (int(current.get("shown", 0)) + 1) % len(passing)
-        current["shown"] = index
-        rewrite = passing[index]
-        current["text"] = rewrite.text
-        current["lang"] = review.language
-        current["versions"].append({"how": "another", "text": rewrite.text})
-        style = _style_label(rewrite, ui)
-        checked = self._recheck(current, rewrite.text)
-        head = say("rewrite_shown", ui, label=style, verdict=say("verdict_post", ui), risk=checked.risk)
-        return CoachReply(f"{head}\n\n{rewrite.text}", kind="rewrite", language=ui)
+        start = int(current.get("shown", 0)) if lang == review.language else -1
+        for step in range(1, len(passing) + 1):
+            index = (start + step) % len(passing)
+            rewrite = passing[index]
+            text = rewrite.text
+            if form and followups.address_of(text) not in (None, form):
+                text = (followups.address(text, form) or [text])[0]
+            if text == current.get("text") or self._unfaithful(text, lang, form):
+                continue
+            checked = self._recheck(current, text, lang)
+            if checked.verdict != "post":
+                continue
+            current.update(shown=index, text=text, lang=lang)
+            current["versions"].append({"how": "another", "text": text})
+            self.store.audit(key, "followup", f"another: post risk {checked.risk}", now=self.clock())
+            head = say("rewrite_shown", ui, label=_style_label(rewrite, ui), verdict=say("verdict_post", ui),
+                       risk=checked.risk)
+            notes = [say("llm_invented", ui, facts=shown(refused))] if refused else []
+            return CoachReply("\n".join([head, *notes]) + f"\n\n{text}", kind="rewrite", language=ui)
+        return CoachReply(say("no_other_version", ui), kind="message", language=ui)
 
     def _translate(self, key: ConversationKey, state: dict[str, Any], current: dict[str, Any],
-                   review: Review, target: str, first: str | None = None) -> CoachReply:
+                   review: Review, target: str, first: str | None = None,
+                   refused: list[Fact] | None = None) -> CoachReply:
         """The version in the other language: the LLM's translation when there is one,
-        else the rewrite templates of that language for the same findings."""
+        else the rewrite templates of that language for the same findings, in the
+        conversation's form of address."""
         ui = state["lang"]
         if _language_of(current.get("text") or current["draft"], review.language) == target:
             return CoachReply(say("already_language", ui, language=language_name(target, ui)),
                               kind="message", language=ui)
-        candidates = ([first] if first else []) + [r.text for r in _rewrites_in(current, review, target)]
+        form = (current.get("form") or "vous") if target == "fr" else None
+        candidates = ([first] if first else []) + [r.text for r in _rewrites_in(current, review, target, form)]
         candidates = [c for c in candidates if detect_language(c) == target]
         if not candidates:
             return CoachReply(say("cannot_translate", ui, language=language_name(target, ui)),
                               kind="message", language=ui)
         how = "english" if target == "en" else "french"
-        return self._first_passing(key, state, current, candidates, how, lang=target)
+        return self._first_passing(key, state, current, candidates, how, lang=target, refused=refused, form=form)
 
-    async def _llm_follow_up(self, current: dict[str, Any], text: str, how: str, lang: str) -> str | None:
+    async def _llm_follow_up(self, current: dict[str, Any], text: str, how: str,
+                             lang: str) -> tuple[str | None, list[Fact]]:
         """With an LLM configured, ask it first, with the conversation so far; offline
-        tables remain the fallback, and its answer is re-reviewed like any other."""
+        tables remain the fallback, and its answer is re-reviewed like any other. The
+        facts of an answer refused for inventing them come back, for the user to be told."""
+        refused: list[Fact] = []
         settings = self.reviewer.settings
         if not (self.reviewer.use_llm() and settings.llm_configured):
-            return None
+            return None, refused
         client = self.reviewer.llm_client()
         if client is None:
-            return None
+            return None, refused
         try:
             answer = await client.follow_up(text, instruction=how, lang=lang,
                                             context=current.get("context"),
                                             history=current.get("versions") or [],
-                                            draft=current.get("draft"))
+                                            draft=current.get("draft"), refused=refused)
         except Exception as exc:  # the offline follow-up answers instead
             log.warning("LLM follow-up failed (%s); using the offline tables", type(exc).__name__)
-            return None
-        return answer.strip() if isinstance(answer, str) and answer.strip() else None
+            return None, refused
+        return (answer.strip() if isinstance(answer, str) and answer.strip() else None), refused
 
     # -- teaching ----------------------------------------------------------
 
@@ -416,8 +601,8 @@ def _style_label(rewrite: Rewrite, lang: str) -> str:
     return label(f"rewrite_style_{rewrite.style}", lang)
 
 
-def _rewrites_in(current: dict[str, Any], review: Review, target: str) -> list[Rewrite]:
-    """The offline rewrite templates of another language for the same findings."""
+def _rewrites_in(current: dict[str, Any], review: Review, target: str, form: str | None = None) -> list[Rewrite]:
+    """The offline rewrite templates of another language for the same findings, in `form`."""
     from bot.review.packs import pack as pack_of
     from bot.review.rewrites import propose
 
@@ -427,7 +612,7 @@ def _rewrites_in(current: dict[str, Any], review: Review, target: str) -> list[R
     request = ReviewRequest(draft=current["draft"], context=current.get("context"),
                             platform=current.get("platform") or "generic", lang=target)
     try:
-        return propose(request, replace(review, language=target, rewrites=[]), pack)
+        return propose(request, replace(review, language=target, rewrites=[], notes=[]), pack, form=form)
     except Exception as exc:  # templates keyed to the other language's spans may not apply
         log.info("no %s rewrite for this review (%s)", target, type(exc).__name__)
         return []
@@ -438,7 +623,8 @@ def explain(review: Review, lang: str) -> str:
     if not review.findings:
         lines = [say("why_nothing", lang)]
         if review.strengths:
-            lines.append(say("why_strengths", lang, strengths="; ".join(s.message for s in review.strengths)))
+            lines.append(say("why_strengths", lang, strengths="; ".join(
+                dict.fromkeys(s.message.rstrip(" .") for s in review.strengths))))
     else:
         lines = [say("why_intro", lang)]
         told: set[str] = set()

@@ -1,4 +1,5 @@
-"""Offline follow-ups on a reply: shorter, longer, more formal, warmer, tu/vous.
+"""Offline follow-ups on a reply: shorter, longer, more formal, warmer, tu/vous,
+and the user's own "add that …" / "remove the part about …".
 
 Each transformation returns candidate texts, best first; the coach reviews
 them again and shows the first that still passes. The word tables are data
@@ -70,10 +71,13 @@ def _apply_pairs(text: str, pairs: list[list[str]], reverse: bool = False) -> st
     return text
 
 
-def _essential(sentence: str) -> bool:
-    """Facts and placeholders must survive: digits, [to fill], quotes."""
-    return bool(_PLACEHOLDER.search(sentence) or re.search(r"\d", sentence)
-                or re.search(r"[«“\"]", sentence))
+def _essential(sentence: str, lang: str = "") -> bool:
+    """Facts, placeholders and the moves that matter must survive: digits, [to fill],
+    quotes, the apology, the action, the invitation to DM (data: `moves`)."""
+    if _PLACEHOLDER.search(sentence) or re.search(r"\d", sentence) or re.search(r"[«“\"]", sentence):
+        return True
+    folded = fold(sentence).text
+    return any(re.search(p, folded) for p in _data()["moves"].get(lang, ()))
 
 
 def _is_filler(sentence: str, lang: str) -> bool:
@@ -97,7 +101,7 @@ def shorter(text: str, lang: str) -> list[str]:
     clauses that carry nothing, then a whole sentence. Never a fact or placeholder."""
     parts = sentences(text)
     candidates: list[str] = []
-    fillers = [s for s in parts if _is_filler(s, lang) and not _essential(s)]
+    fillers = [s for s in parts if _is_filler(s, lang) and not _essential(s, lang)]
     if fillers and len(fillers) < len(parts):
         candidates.append(_join([s for s in parts if s not in fillers]))
     trimmed = _outside_placeholders(text, [re.compile(p, re.IGNORECASE)
@@ -106,10 +110,12 @@ def shorter(text: str, lang: str) -> list[str]:
     # An opening clause before a colon (« Merci de nous l'avoir signalé : … »).
     for i, s in enumerate(parts):
         head, sep, rest = s.partition(" : ") if " : " in s else s.partition(": ")
-        if sep and rest and not _essential(head) and len(head) < len(rest):
+        if "[" in head and "]" not in head:
+            continue  # the colon of a [placeholder]: it stays whole
+        if sep and rest and not _essential(head, lang) and len(head) < len(rest):
             candidates.append(_join([*parts[:i], rest[:1].upper() + rest[1:], *parts[i + 1:]]))
     if len(parts) > 1:
-        droppable = [i for i, s in enumerate(parts) if not _essential(s)]
+        droppable = [i for i, s in enumerate(parts) if not _essential(s, lang)]
         # Later sentences first (the opening acknowledges), longer first.
         droppable.sort(key=lambda i: (i == 0, -len(parts[i])))
         for i in droppable:
@@ -254,3 +260,36 @@ def to_vous(text: str) -> str:
 def address(text: str, form: str) -> list[str]:
     result = to_tu(text) if form == "tu" else to_vous(text)
     return [result] if result != text else []
+
+
+# -- the user's own instructions -----------------------------------------------
+
+
+def add_sentence(text: str, addition: str, lang: str, form: str | None = None) -> list[str]:
+    """The reply with the user's sentence added (« ajoute que le remboursement prend
+    5 jours »): before a closing question (the invitation to DM), else at the end; in the
+    reply's form of address. Its facts are the user's: the guard takes them as a source."""
+    addition = re.sub(r"^(?:that|que|qu['’])\s*", "", addition.strip(), flags=re.IGNORECASE)
+    addition = addition.strip().rstrip(".!;, ").strip()
+    if not addition:
+        return []
+    sentence = addition[0].upper() + addition[1:] + "."
+    if lang == "fr" and form in ("tu", "vous") and address_of(sentence) not in (None, form):
+        sentence = to_tu(sentence) if form == "tu" else to_vous(sentence)
+    parts = sentences(text)
+    out = []
+    if len(parts) > 1 and parts[-1].rstrip().endswith("?"):
+        out.append(_join([*parts[:-1], sentence, parts[-1]]))
+    out.append(_join([*parts, sentence]))
+    return list(dict.fromkeys(out))
+
+
+def remove_about(text: str, about: str, lang: str) -> list[str]:
+    """The reply without its sentences about what the user names (« le remboursement »)."""
+    stop = set(_data()["stopwords"].get(lang, ())) | set(_data()["stopwords"].get("en", ()))
+    keys = [w[:6] for w in re.findall(r"[^\W\d_]+", fold(about).text) if len(w) > 3 and w not in stop]
+    if not keys:
+        return []
+    parts = sentences(text)
+    kept = [p for p in parts if not any(re.search(rf"(?<!\w){re.escape(k)}", fold(p).text) for k in keys)]
+    return [_join(kept)] if kept and len(kept) < len(parts) else []

@@ -19,14 +19,23 @@ DATA_DIR = Path(__file__).parent / "data"
 # Follow-ups act on the last review; the others stand on their own.
 FOLLOW_UPS = ("shorter", "longer", "formal", "warmer", "tu", "vous", "english", "french",
               "another", "why")
+# Follow-ups that can be chained in one message ("shorter and warmer").
+CHAINABLE = ("shorter", "longer", "formal", "warmer", "tu", "vous", "english", "french")
 _MAX_ARG_WORDS = 4
+_MAX_WEAK_WORDS = 12  # "make it …" longer than this is a draft that starts so
+# A word as normalise() keeps it: letters and digits, with its apostrophes.
+_RAW_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 @dataclass(frozen=True)
 class Intent:
-    name: str  # an intent id, "context", "draft"
+    name: str  # an intent id, "context", "combo", "instruction", "draft"
     language: str | None = None  # fr | en when the phrasing tells it
-    argument: str = ""  # lesson/practice argument, or the context text
+    argument: str = ""  # lesson/practice argument, the context text, what an instruction adds or removes
+    steps: tuple[str, ...] = ()  # a combo's follow-ups, in order
+    kind: str = ""  # an instruction's kind: add | remove | other
+    weak: bool = False  # an instruction only once there is a version to work on
+    draft: str = ""  # with a context: the reply given after it in the same message
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,9 @@ class _Tables:
     confirm: dict[str, tuple[str, str]]
     context_heads: dict[str, str]
     rule_aliases: dict[str, str]
+    connectors: frozenset[str]
+    instructions: dict[str, tuple[str, str]]  # folded head -> (kind, lang)
+    draft_heads: dict[str, str]
 
 
 def normalise(text: str) -> str:
@@ -69,6 +81,9 @@ def tables() -> _Tables:
 
     heads = {normalise(str(h)): lang for lang, items in raw["context_heads"].items() for h in items}
     aliases = {normalise(str(a)): rule for rule, items in raw["rule_aliases"].items() for a in items}
+    instructions = {normalise(str(h)): (kind, lang) for kind, by_lang in raw["instructions"].items()
+                    for lang, heads in by_lang.items() for h in heads}
+    draft_heads = {normalise(str(h)): lang for lang, items in raw["draft_heads"].items() for h in items}
     return _Tables(
         prefixes=_longest_first({normalise(str(p)) for p in raw["polite"]["prefix"]}),
         suffixes=_longest_first({normalise(str(p)) for p in raw["polite"]["suffix"]}),
@@ -77,6 +92,9 @@ def tables() -> _Tables:
         confirm=phrase_map(raw["confirm"]),
         context_heads=heads,
         rule_aliases=aliases,
+        connectors=frozenset(normalise(str(c)) for c in raw["connectors"]),
+        instructions=instructions,
+        draft_heads=draft_heads,
     )
 
 
@@ -102,7 +120,16 @@ def _context(raw: str, t: _Tables) -> Intent | None:
     lang = t.context_heads.get(normalise(head))
     if lang is None:
         return None
-    return Intent("context", lang, rest.strip().strip("«»\"“” ").strip())
+    context, draft = rest, ""
+    # "the customer wrote: … my reply: …": the reply is the draft to review with it.
+    for colon in (m.start() for m in re.finditer(":", rest)):
+        before = rest[:colon]
+        cut = max(before.rfind(c) for c in ".!?\n»\"”") + 1
+        if normalise(before[cut:]) in t.draft_heads and rest[colon + 1:].strip():
+            context, draft = rest[:cut], rest[colon + 1:]
+            break
+    clean = lambda text: text.strip().strip("«»\"“” ").strip()  # noqa: E731
+    return Intent("context", lang, clean(context), draft=clean(draft))
 
 
 def parse(text: str) -> Intent:
@@ -126,7 +153,65 @@ def parse(text: str) -> Intent:
         if len(words) - size <= _MAX_ARG_WORDS and head in t.commands:
             name, lang = t.commands[head]
             return Intent(name, lang or None, " ".join(words[size:]))
-    return Intent("draft")
+    combo = _combo(_strip_polite(norm, t).split(), t)
+    if combo is not None:
+        return combo
+    return _instruction(raw, norm, t) or Intent("draft")
+
+
+def _follow_up_of(words: list[str], t: _Tables) -> tuple[str, str] | None:
+    phrase = " ".join(words)
+    found = t.phrases.get(phrase) or t.phrases.get(_strip_polite(phrase, t))
+    return found if found and found[0] in CHAINABLE else None
+
+
+def _combo(words: list[str], t: _Tables) -> Intent | None:
+    """Two follow-ups or more in one message, read greedily, longest phrase first."""
+    steps: list[str] = []
+    langs: set[str] = set()
+    i = 0
+    while i < len(words):
+        for j in range(len(words), i, -1):
+            found = _follow_up_of(words[i:j], t)
+            if found:
+                steps.append(found[0])
+                langs.update([found[1]] if found[1] else [])
+                i = j
+                break
+        else:
+            if words[i] not in t.connectors:
+                return None
+            i += 1
+    if len(steps) < 2:
+        return None
+    return Intent("combo", langs.pop() if len(langs) == 1 else None, steps=tuple(dict.fromkeys(steps)))
+
+
+def _instruction(raw: str, norm: str, t: _Tables) -> Intent | None:
+    """An instruction in the user's own words: its kind, and what follows its first words."""
+    words = norm.split()
+    stripped = _strip_polite(norm, t).split()
+    for candidate in (words, stripped):
+        for size in range(min(7, len(candidate)), 0, -1):
+            head = " ".join(candidate[:size])
+            if head not in t.instructions:
+                continue
+            kind, lang = t.instructions[head]
+            skip = len(words) - len(candidate) + size if candidate is stripped else size
+            weak = kind == "weak"
+            if weak and len(words) > _MAX_WEAK_WORDS:
+                return None
+            return Intent("instruction", lang or None, argument=_after_words(raw, skip),
+                          kind="other" if weak else kind, weak=weak)
+    return None
+
+
+def _after_words(raw: str, count: int) -> str:
+    """The raw text after its first `count` words (as normalise() counts them)."""
+    tokens = list(_RAW_WORD.finditer(raw.replace("-", " ").replace("_", " ")))
+    if count >= len(tokens):
+        return ""
+    return raw[tokens[count - 1].end():].strip(" \t:,;-–—«»\"“”").strip() if count else raw.strip()
 
 
 def confirmation(text: str) -> tuple[str, str] | None:

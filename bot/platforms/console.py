@@ -13,6 +13,7 @@ import asyncio
 import getpass
 import os
 import re
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TextIO
@@ -45,7 +46,8 @@ def format_reply(reply: CoachReply, color: bool) -> str:
     from bot.render.terminal import render_terminal
 
     head, _, rest = text.partition("\n")
-    parts = [head, render_terminal(reply.review, color=color)]
+    width = shutil.get_terminal_size((88, 24)).columns if color else 88
+    parts = [head, render_terminal(reply.review, color=color, width=min(width, 120))]
     if rest.strip():
         parts.append(rest)
     return "\n\n".join(parts)

@@ -4,6 +4,9 @@ Pure functions, no import of the discord library: the adapter turns the
 dictionaries into `discord.Embed` objects and the button specs into its
 persistent buttons. Every message fits Discord's limits; long text is split at
 paragraph, line, sentence or word boundaries, never in the middle of a word.
+The quoted draft shows its flagged words in bold; the four golden rules are
+laid out two by two (Discord puts three inline fields on a row: a blank third
+keeps the pairs).
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.render.highlight import draft_runs
 from bot.render.labels import category_name, label, style_name, ui_language
-from bot.review.models import GOLDEN_RULES, Review, Rewrite
+from bot.review.models import GOLDEN_RULES, Finding, Review, Rewrite
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 MESSAGE_CHARS = 2000
@@ -31,6 +35,9 @@ CUSTOM_ID = 100
 COLOURS = {"post": 0x2ECC71, "revise": 0xE67E22, "block": 0xE74C3C}
 VERDICT_ICONS = {"post": "✅", "revise": "✏️", "block": "🛑"}
 SEVERITY_ICONS = {"high": "🔴", "medium": "🟠", "low": "🟡"}
+
+# A blank inline field: the third of a row, so that the scorecard reads two by two.
+SPACER: dict[str, Any] = {"name": "\u200b", "value": "\u200b", "inline": True}
 
 # Button actions; the adapter maps each to a persistent button.
 USE, ANOTHER, WHY = "use", "next", "why"
@@ -96,6 +103,25 @@ def echo(text: str) -> str:
 def quote_block(text: str) -> str:
     """A Markdown block quote of user text, line by line."""
     return "\n".join("> " + (echo(line) if line.strip() else "\u200b") for line in text.splitlines() or [""])
+
+
+def _bold(line: str) -> str:
+    core = line.strip()
+    if not core:
+        return line
+    return line[: len(line) - len(line.lstrip())] + f"**{core}**" + line[len(line.rstrip()):]
+
+
+def quote_marked(text: str, findings: list[Finding]) -> str:
+    """User text as a block quote, the words a medium or high finding points at in bold;
+    markdown and mentions neutralised as in `echo`."""
+    serious = [f for f in findings if f.severity != "low"]
+    pieces: list[str] = []
+    for run, severity in draft_runs(text, serious):
+        shown = _MASKED_LINK.sub(r"]\\(", _MARKDOWN.sub(r"\\\1", run))
+        pieces.append("\n".join(_bold(line) for line in shown.split("\n")) if severity else shown)
+    marked = escape_mentions(_LINE_START.sub(r"\1\\\2", "".join(pieces)))
+    return "\n".join("> " + (line if line.strip() else "\u200b") for line in marked.splitlines() or [""])
 
 
 # ---------------------------------------------------------------- splitting
@@ -266,7 +292,7 @@ def _review_blocks(review: Review, lang: str, show_draft: bool) -> list[str]:
     if show_draft and review.context and review.context.strip():
         blocks.append(f"**{label('context', lang)}**\n{quote_block(review.context)}")
     if show_draft and review.draft.strip():
-        blocks.append(f"**{label('draft', lang)}**\n{quote_block(review.draft)}")
+        blocks.append(f"**{label('draft', lang)}**\n{quote_marked(review.draft, review.findings)}")
     blocks.extend(_findings_blocks(review, lang))
     if review.strengths:
         items = "\n".join(f"• {escape_mentions(s.message)}" for s in review.strengths)
@@ -285,14 +311,12 @@ def review_embeds(review: Review, *, show_draft: bool = False) -> list[dict[str,
         f"{VERDICT_ICONS.get(review.verdict, '')} {label('verdict_' + review.verdict, lang)} · "
         f"{label('risk', lang)} {review.risk}/100"
     )
-    fields = [
-        {
-            "name": label(f"rule_{rule}", lang),
-            "value": f"{review.score_of(rule)}/10 {_score_bar(review.score_of(rule))}",
-            "inline": True,
-        }
-        for rule in GOLDEN_RULES
-    ]
+    fields: list[dict[str, Any]] = []
+    for n, rule in enumerate(GOLDEN_RULES):
+        fields.append({"name": label(f"rule_{rule}", lang),
+                       "value": f"{review.score_of(rule)}/10 {_score_bar(review.score_of(rule))}", "inline": True})
+        if n % 2:
+            fields.append(dict(SPACER))
     footer = {"text": f"{_engine_text(review, lang)} · {review.language} · {review.platform}"}
     # The first embed also carries title, fields and footer: leave them room.
     head_room = EMBED_TOTAL - dlen(title) - sum(dlen(f["name"]) + dlen(f["value"]) for f in fields)

@@ -2,9 +2,15 @@
 
 Slack's limits shape everything here: a section's text is at most 3,000
 characters (longer text is split across sections, never rejected), a message
-is at most 50 blocks (findings are merged, then cut, with a line saying so),
-a header is at most 150 characters. Text that came from a user is escaped
-(`&`, `<`, `>`), so a draft can never ping `@channel` or forge a link.
+is at most 50 blocks (the quoted draft, then the findings are cut, with a line
+saying so), a header is at most 150 characters. Text that came from a user is
+escaped (`&`, `<`, `>`), so a draft can never ping `@channel` or forge a link.
+
+The layout is compact: the quoted messages in one section with the flagged
+words in bold, every finding in one section, the scorecard, then each rewrite
+as one section and its buttons, with a single "Another style" under the last;
+engine, strengths and notes share the closing context line. A one-line draft
+with three findings and three rewrites takes 12 blocks.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.coach.stats import UserStats, user_stats
+from bot.render.highlight import draft_runs, placeholder_runs
 from bot.render.labels import category_name, colon, label, style_name, ui_language
 from bot.render.labels import score_bar as _bar
 from bot.review.models import (
@@ -84,6 +91,59 @@ def split_text(text: str, limit: int = MAX_SECTION_CHARS) -> list[str]:
 def quote(text: str) -> str:
     """Escaped text as a Slack block quote, line by line."""
     return "\n".join(f"&gt; {line}" if line else "&gt;" for line in escape(text).split("\n"))
+
+
+# The user's own marks inside an emphasised run, shown as look-alikes that cannot end it.
+_INERT_MARK = {"*": "\u2217", "_": "\uff3f"}
+
+
+def _marked(line: str, mark: str) -> str:
+    """`*words*` around a line's words: Slack's emphasis needs no space inside the marks."""
+    core = line.strip()
+    if not core:
+        return line
+    lead, trail = line[: len(line) - len(line.lstrip())], line[len(line.rstrip()):]
+    return f"{lead}{mark}{core.replace(mark, _INERT_MARK[mark])}{mark}{trail}"
+
+
+def emphasised(text: str, findings: Sequence[Finding]) -> str:
+    """Escaped text with the words a finding points at in bold (medium, high) or
+    italics (low), line by line so that no emphasis spans a line end."""
+    out: list[str] = []
+    for run, severity in draft_runs(text, findings):
+        shown = escape(run)
+        if severity is not None:
+            mark = "_" if severity == "low" else "*"
+            shown = "\n".join(_marked(line, mark) for line in shown.split("\n"))
+        out.append(shown)
+    return "".join(out)
+
+
+def _quote_lines(mrkdwn: str) -> list[str]:
+    return [f"&gt; {line}" if line else "&gt;" for line in mrkdwn.split("\n")]
+
+
+def _packed(lines: Sequence[str], sep: str = "\n") -> list[Block]:
+    """Lines (or paragraphs) packed into as few sections as 3,000 characters allow; a
+    line too long alone is split, each piece of a quote staying a quote."""
+    blocks: list[Block] = []
+    current = ""
+    for line in lines:
+        pieces = [line]
+        if len(line) > MAX_SECTION_CHARS:
+            quoted = line.startswith("&gt;")
+            room = MAX_SECTION_CHARS - (len("&gt; ") if quoted else 0)
+            pieces = [p if i == 0 or not quoted else "&gt; " + p for i, p in enumerate(split_text(line, room))]
+        for piece in pieces:
+            candidate = piece if not current else current + sep + piece
+            if len(candidate) <= MAX_SECTION_CHARS:
+                current = candidate
+            else:
+                blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": current}})
+                current = piece
+    if current.strip():
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": current}})
+    return blocks
 
 
 def _sections(text: str, kind: str = "mrkdwn") -> list[Block]:
@@ -191,49 +251,47 @@ def finding_text(finding: Finding, lang: str) -> str:
 
 
 def _findings(review: Review, lang: str) -> list[Block]:
-    blocks: list[Block] = [_section_title(label("findings", lang))]
+    """The title and every finding, in as few sections as their length allows."""
+    title = f"*{escape(label('findings', lang))}*"
     if not review.findings:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": label("no_findings", lang)}})
-        return blocks
-    for finding in review.findings:
-        blocks.extend(_sections(finding_text(finding, lang)))
-    return blocks
-
-
-def _merged_findings(review: Review, lang: str) -> list[Block]:
-    """All findings in as few sections as their length allows (for the block budget)."""
-    text = "\n\n".join(finding_text(f, lang) for f in review.findings)
-    return [_section_title(label("findings", lang)), *_sections(text)]
+        return _packed([title, label("no_findings", lang)])
+    texts = [finding_text(f, lang) for f in review.findings]
+    return _packed([f"{title}\n{texts[0]}", *texts[1:]], "\n\n")
 
 
 def _section_title(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": f"*{escape(text)}*"}}
 
 
-def rewrite_blocks(rewrite: Rewrite, index: int, ref: str | None, lang: str, *, hint: bool = True) -> list[Block]:
-    """One rewrite, quoted, with its buttons when `ref` names a review to act on;
+def _rewrite_mrkdwn(text: str) -> str:
+    """A rewrite, escaped, its [placeholders] in bold so that they are filled in."""
+    return "".join(_marked(escape(piece), "*") if is_placeholder else escape(piece)
+                   for piece, is_placeholder in placeholder_runs(text))
+
+
+def rewrite_blocks(rewrite: Rewrite, index: int, ref: str | None, lang: str, *, hint: bool = True,
+                   another: bool = True) -> list[Block]:
+    """One rewrite, its style and its quoted text in one section, then its buttons when
+    `ref` names a review to act on (`another`: with the one "Another style");
     `hint` adds the line about [placeholders] when it has some."""
     title = f"*{escape(style_name(rewrite.style, lang))}*"
     if rewrite.verdict != "post":
         title += f" · {label(f'verdict_{rewrite.verdict}', lang)}"
-    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": title}}]
-    blocks.extend(_quoted_sections(rewrite.text))
+    blocks = _packed([title, *_quote_lines(_rewrite_mrkdwn(rewrite.text))])
     if rewrite.placeholders and hint:
         blocks.append(_context(f":pencil2: {label('placeholder_hint', lang)}"))
     if ref is not None:
         value = button_value(ref, index)
-        blocks.append({
-            "type": "actions",
-            "block_id": f"rewrite_{index}",
-            "elements": [
-                {"type": "button", "action_id": ACTION_COPY, "value": value,
-                 "text": _plain(label("button_copy", lang)), "style": "primary"},
-                {"type": "button", "action_id": ACTION_SHARE, "value": value,
-                 "text": _plain(label("button_share", lang))},
-                {"type": "button", "action_id": ACTION_ANOTHER, "value": value,
-                 "text": _plain(label("button_another", lang))},
-            ],
-        })
+        elements = [
+            {"type": "button", "action_id": ACTION_COPY, "value": value,
+             "text": _plain(label("button_copy", lang)), "style": "primary"},
+            {"type": "button", "action_id": ACTION_SHARE, "value": value,
+             "text": _plain(label("button_share", lang))},
+        ]
+        if another:
+            elements.append({"type": "button", "action_id": ACTION_ANOTHER, "value": value,
+                             "text": _plain(label("button_another", lang))})
+        blocks.append({"type": "actions", "block_id": f"rewrite_{index}", "elements": elements})
     return blocks
 
 
@@ -259,9 +317,10 @@ def review_blocks(
     intro: str | None = None,
     max_blocks: int = MAX_BLOCKS,
 ) -> list[Block]:
-    """The whole review: verdict and risk, the draft, the four golden rules as a
-    scorecard, each finding (quoted words, why, the case it recalls), strengths
-    and notes, then the rewrites, each with its buttons when `ref` is given.
+    """The whole review: verdict and risk, the customer's message and the draft (its
+    flagged words in bold), every finding (quoted words, why, the case it recalls), the
+    four golden rules as a scorecard, then the rewrites, each with its buttons when `ref`
+    is given and one "Another style" under the last; engine, strengths and notes close it.
 
     `rewrites` picks which rewrites to show, as (index in review.rewrites, rewrite);
     `intro` is an mrkdwn line put first (already escaped by the caller).
@@ -271,67 +330,66 @@ def review_blocks(
     if intro:
         head.append({"type": "section", "text": {"type": "mrkdwn", "text": split_text(intro)[0]}})
     head.append(_header(f"{label(f'verdict_{review.verdict}', lang)} · {label('risk', lang)} {review.risk}/100"))
-    engine = (label("engine_llm", lang, model=review.model or "?") if review.engine == "llm"
-              else label("engine_offline", lang))
-    head.append(_context(f"{VERDICT_EMOJI.get(review.verdict, '')} cm-coach · {escape(engine)}"))
 
-    draft: list[Block] = []
+    lines: list[str] = []
     if review.context:
-        draft.append(_context(f"*{label('context', lang)}*"))
-        draft.extend(_quoted_sections(review.context))
+        lines += [f"*{label('context', lang)}*", *_quote_lines(escape(review.context))]
     if review.draft:
-        draft.append(_context(f"*{label('draft', lang)}*"))
-        draft.extend(_quoted_sections(review.draft))
+        lines += [f"*{label('draft', lang)}*", *_quote_lines(emphasised(review.draft, review.findings))]
+    draft = _packed(lines)
 
-    tail: list[Block] = [{"type": "divider"}, _section_title(label("golden_rules", lang)), _scorecard(review, lang)]
-    if review.strengths:
-        items = [f"• {escape(s.message)}" + (f" (“{escape(s.span.text)}”)" if s.span else "")
-                 for s in review.strengths if s.message]
-        if items:
-            tail.append(_section_title(label("strengths", lang)))
-            tail.extend(_sections("\n".join(items)))
+    scorecard = _scorecard(review, lang)
+    scorecard["text"] = {"type": "mrkdwn", "text": f"*{escape(label('golden_rules', lang))}*"}
+    tail: list[Block] = [scorecard]
 
     chosen = list(enumerate(review.rewrites)) if rewrites is None else list(rewrites)
     rewrite_part: list[Block] = []
     if chosen:
-        rewrite_part.append({"type": "divider"})
-        rewrite_part.append(_section_title(label("rewrites", lang)))
+        title = f"*{escape(label('rewrites', lang))}*"
         if any(r.placeholders for _, r in chosen):  # said once, not under every rewrite
-            rewrite_part.append(_context(f":pencil2: {label('placeholder_hint', lang)}"))
-        for index, rewrite in chosen:
-            rewrite_part.extend(rewrite_blocks(rewrite, index, ref, lang, hint=False))
+            title += f"\n_:pencil2: {label('placeholder_hint', lang)}_"
+        rewrite_part.append({"type": "section", "text": {"type": "mrkdwn", "text": title}})
+        for n, (index, rewrite) in enumerate(chosen):
+            rewrite_part.extend(rewrite_blocks(rewrite, index, ref, lang, hint=False,
+                                               another=n == len(chosen) - 1))
 
-    footer: list[Block] = []
+    engine = (label("engine_llm", lang, model=review.model or "?") if review.engine == "llm"
+              else label("engine_offline", lang))
+    elements = [f"{VERDICT_EMOJI.get(review.verdict, '')} cm-coach · {escape(engine)}"]
+    if review.strengths:
+        items = [escape(s.message.rstrip(" .")) + (f" (“{escape(s.span.text)}”)" if s.span else "")
+                 for s in review.strengths if s.message]
+        if items:
+            elements.append(f"*{label('strengths', lang)}*{colon(lang)}" + " · ".join(dict.fromkeys(items)))
     if review.notes:
-        notes = " ".join(escape(n) for n in review.notes)
-        footer.append(_context(f"*{label('notes', lang)}*{colon(lang)}{notes}"))
+        elements.append(f"*{label('notes', lang)}*{colon(lang)}" + " ".join(escape(n) for n in review.notes))
+    footer: list[Block] = [_footer(elements)]
 
     parts = _Parts(head, draft, _findings(review, lang), tail, rewrite_part, footer)
-    return _fit(parts, review, lang, max_blocks)
+    return _fit(parts, lang, max_blocks)
 
 
-def _fit(parts: _Parts, review: Review, lang: str, max_blocks: int) -> list[Block]:
-    """Keep the message within Slack's block budget, losing the least first:
-    merge the findings, then shorten the quoted draft, then cut findings."""
+def _footer(elements: list[str]) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": split_text(e)[0]} for e in elements[:10]]}
+
+
+def _fit(parts: _Parts, lang: str, max_blocks: int) -> list[Block]:
+    """Keep the message within Slack's block budget, losing the least first: shorten the
+    quoted draft, then cut findings; the notice rides in the closing context line."""
     if len(parts.blocks()) <= max_blocks:
         return parts.blocks()
-    parts.findings = _merged_findings(review, lang) if review.findings else parts.findings
+    notice = label("slack_truncated", lang)
+    footer = parts.footer[0]
+    footer["elements"] = [*footer["elements"][:9], {"type": "mrkdwn", "text": notice}]
+    if len(parts.draft) > 1:
+        parts.draft = parts.draft[:1]
     if len(parts.blocks()) <= max_blocks:
         return parts.blocks()
-    if len(parts.draft) > 2:
-        label_block = parts.draft[0] if parts.draft[0]["type"] == "context" else None
-        kept = [b for b in parts.draft if b["type"] == "section"][:1]
-        parts.draft = ([label_block] if label_block else []) + kept
-        parts.draft.append(_context(label("slack_truncated", lang)))
-    blocks = parts.blocks()
-    if len(blocks) <= max_blocks:
-        return blocks
-    notice = _context(label("slack_truncated", lang))
-    budget = max_blocks - 1 - len(parts.head) - len(parts.draft) - len(parts.tail) - len(parts.rewrites) - len(parts.footer)
+    budget = max_blocks - len(parts.head) - len(parts.draft) - len(parts.tail) - len(parts.rewrites) - 1
     if budget >= 1:
         parts.findings = parts.findings[:budget]
-        return [*parts.head, *parts.draft, *parts.findings, notice, *parts.tail, *parts.rewrites, *parts.footer]
-    return [*blocks[: max_blocks - 1], notice]
+        return parts.blocks()
+    return [*parts.blocks()[: max_blocks - 1], footer]
 
 
 # -- buttons' answers ---------------------------------------------------------
@@ -353,7 +411,7 @@ def share_blocks(review: Review, index: int, user_id: str, lang: str) -> list[Bl
 
 
 def another_blocks(review: Review, index: int, ref: str, lang: str) -> list[Block]:
-    """A new rewrite in another style, with its own buttons."""
+    """A new rewrite in another style, with its own buttons (and "Another style" again)."""
     rewrite = review.rewrites[index]
     return [_context(f":arrows_counterclockwise: {label('slack_another_intro', lang)}"),
             *rewrite_blocks(rewrite, index, ref, lang)]

@@ -3,7 +3,9 @@
 Verdict and risk first, then the draft with the flagged words highlighted, the
 four golden rules as a scorecard, what to fix, what works, notes, rewrites.
 Every piece of text that came from the user is passed through `printable`, so
-a draft cannot move the cursor or recolour the terminal.
+a draft cannot move the cursor or recolour the terminal. Every line fits the
+width given (the front ends pass the terminal's), colours and marks included:
+a text is wrapped word by word with its styles, not as escape codes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import textwrap
 from bot.render.highlight import draft_runs, placeholder_runs, printable
 from bot.render.labels import category_name, colon, label, score_bar, style_name, ui_language
 from bot.review.models import Finding, Review
+
+Run = tuple[str, str | None]  # text and its style (None: plain)
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -67,17 +71,59 @@ def _wrap(text: str, indent: str, width: int, bullet: str = "") -> list[str]:
     return lines
 
 
-def _marked_draft(review: Review, paint: _Painter) -> str:
-    parts = []
+def _wrap_runs(runs: list[Run], indent: str, width: int, paint: _Painter, hang: str | None = None) -> list[str]:
+    """Styled text wrapped to `width` visible characters, word by word; the words of one
+    style that share a line are painted together, so that a flagged phrase stays one mark."""
+    room = max(20, width - len(indent))
+    lines: list[list[Run]] = [[]]
+    size = 0
+
+    def add(word: str, style: str | None) -> None:
+        nonlocal size
+        gap = 1 if lines[-1] else 0
+        if lines[-1] and size + gap + len(word) > room:
+            lines.append([])
+            size, gap = 0, 0
+        if gap:
+            previous = lines[-1][-1][1]
+            lines[-1].append((" ", style if style == previous else None))
+        lines[-1].append((word, style))
+        size += gap + len(word)
+
+    for text, style in runs:
+        for n, paragraph in enumerate(printable(text).split("\n")):
+            if n:
+                lines.append([])
+                size = 0
+            for word in paragraph.split():
+                while len(word) > room:  # a word longer than a line: cut, nothing else to do
+                    add(word[:room], style)
+                    word = word[room:]
+                add(word, style)
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        groups: list[Run] = []
+        for text, style in line:
+            if groups and groups[-1][1] == style:
+                groups[-1] = (groups[-1][0] + text, style)
+            else:
+                groups.append((text, style))
+        body = "".join(paint(t, st) if st else t for t, st in groups)
+        lead = indent if i == 0 or hang is None else hang
+        out.append(lead + body if body else "")
+    return out
+
+
+def _marked_draft(review: Review, paint: _Painter, width: int) -> str:
+    runs: list[Run] = []
     for text, severity in draft_runs(review.draft, review.findings):
-        shown = printable(text)
         if severity is None:
-            parts.append(shown)
+            runs.append((text, None))
         elif paint.color:
-            parts.append(paint(shown, MARK_STYLE[severity]))
+            runs.append((text, MARK_STYLE[severity]))
         else:
-            parts.append(f"»{shown}«")
-    return _indent_block("".join(parts))
+            runs.append((f"»{text}«", None))
+    return "\n".join(_wrap_runs(runs, INDENT, width, paint))
 
 
 def _indent_block(text: str, indent: str = INDENT) -> str:
@@ -86,23 +132,22 @@ def _indent_block(text: str, indent: str = INDENT) -> str:
 
 def _finding_lines(f: Finding, lang: str, paint: _Painter, width: int) -> list[str]:
     severity = label(f"severity_{f.severity}", lang)
-    head = f"{INDENT}{paint(f'[{severity}]', SEVERITY_STYLE[f.severity])} {paint(category_name(f.category, lang), BOLD)}"
+    runs: list[Run] = [(f"[{severity}]", SEVERITY_STYLE[f.severity]), (" ", None),
+                       (category_name(f.category, lang), BOLD)]
     if f.span is not None:
-        head += f" — “{printable(f.span.text)}”"
+        runs.append((f" — “{f.span.text}”", None))
     else:
-        head += f" — {paint(label('whole_draft', lang), DIM)}"
-    lines = [head, *_wrap(f.message, INDENT * 3, width)]
+        runs += [(" — ", None), (label("whole_draft", lang), DIM)]
+    lines = [*_wrap_runs(runs, INDENT, width, paint, INDENT * 3), *_wrap(f.message, INDENT * 3, width)]
     if f.case:
         lines.extend(_wrap(f"{label('recalls', lang)}{colon(lang)}{f.case}", INDENT * 3, width))
     return lines
 
 
-def _rewrite_text(text: str, paint: _Painter) -> str:
-    parts = []
-    for piece, is_placeholder in placeholder_runs(text):
-        shown = printable(piece)
-        parts.append(paint(shown, PLACEHOLDER_STYLE) if is_placeholder else shown)
-    return _indent_block("".join(parts), INDENT * 2)
+def _rewrite_text(text: str, paint: _Painter, width: int) -> str:
+    runs: list[Run] = [(piece, PLACEHOLDER_STYLE if is_placeholder else None)
+                       for piece, is_placeholder in placeholder_runs(text)]
+    return "\n".join(_wrap_runs(runs, INDENT * 2, width, paint))
 
 
 def _engine_line(review: Review, lang: str) -> str:
@@ -133,12 +178,12 @@ def render_terminal(review: Review, color: bool = True, width: int = 88) -> str:
 
     if review.context:
         out.append(paint(label("context", lang), BOLD))
-        out.append(_indent_block(printable(review.context)))
+        out.extend(_wrap_runs([(review.context, None)], INDENT, width, paint))
         out.append("")
     out.append(paint(label("draft", lang), BOLD))
-    out.append(_marked_draft(review, paint))
+    out.append(_marked_draft(review, paint, width))
     if not color and any(f.span for f in review.findings):
-        out.append(INDENT + paint(label("highlight_legend", lang), DIM))
+        out.extend(_wrap(label("highlight_legend", lang), INDENT, width))
     out.append("")
 
     out.append(paint(label("golden_rules", lang), BOLD))
@@ -162,8 +207,9 @@ def render_terminal(review: Review, color: bool = True, width: int = 88) -> str:
     if review.strengths:
         out.append(paint(label("strengths", lang), BOLD))
         for s in review.strengths:
-            quoted = f" — “{printable(s.span.text)}”" if s.span else ""
-            out.append(f"{INDENT}{paint('✔', GOOD)} {printable(s.message)}{quoted}")
+            quoted = f" — “{s.span.text}”" if s.span else ""
+            out.extend(_wrap_runs([("✔", GOOD), (" " + s.message + quoted, None)], INDENT, width, paint,
+                                  INDENT * 2))
         out.append("")
 
     if review.notes:
@@ -176,10 +222,10 @@ def render_terminal(review: Review, color: bool = True, width: int = 88) -> str:
         out.append(paint(label("rewrites", lang), BOLD))
         for rw in review.rewrites:
             out.append(f"{INDENT}{paint(style_name(rw.style, lang), BOLD)}")
-            out.append(_rewrite_text(rw.text, paint))
+            out.append(_rewrite_text(rw.text, paint, width))
         if any(is_ph for rw in review.rewrites for _, is_ph in placeholder_runs(rw.text)):
             out.extend(_wrap(label("placeholder_hint", lang), INDENT, width))
         out.append("")
 
-    out.append(paint(_engine_line(review, lang), DIM))
+    out.extend(_wrap_runs([(_engine_line(review, lang), DIM)], "", width, paint))
     return "\n".join(out)

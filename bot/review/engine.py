@@ -5,7 +5,7 @@ golden rules. Pure judgement: no network, no files beyond the packs read once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from bot.review.language import SUPPORTED, Detection, detect
@@ -510,7 +510,9 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
             and not any(f.severity != "low" for f in findings)):
         from bot.review.second_reading import second_reading  # loads the model on first use
 
-        findings += second_reading(request, language, analysis.pack, CATEGORY_RULES,
+        # The model reads the customer's message as the rules do: a bounded slice of it.
+        read = replace(request, context=context_read(request.context)) if request.context else request
+        findings += second_reading(read, language, analysis.pack, CATEGORY_RULES,
                                    frozenset(f.category for f in findings))
     analysis.findings = findings
     scores = _scores(analysis, request)

@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 FactKind = Literal["number", "date", "reference", "name", "commitment"]
@@ -54,6 +55,11 @@ _RELATIVE_DATES = {
     "end of period": r"d'ici (?:la )?fin (?:de (?:la )?|du )?(?:journee|semaine|mois)|"
                      r"by the end of (?:the |this )?(?:day|week|month)|end of (?:the )?day",
     "within the hour": r"dans l'heure|within the hour|within an hour",
+    # What a rewrite must not claim has happened, or will today, unless a source says so.
+    "today": r"aujourd'hui|today",
+    "this morning": r"ce matin|this morning",
+    "this afternoon": r"cet apres-midi|this afternoon",
+    "yesterday": r"hier|yesterday",
 }
 # Commitments, by meaning, so that a translation keeps them. Folded text.
 _COMMITMENTS = {
@@ -70,6 +76,9 @@ _COMMITMENTS = {
                    r"vous (?:renvoyer|renvoyons|renverrons)|new one sent",
     "upgrade": r"upgrad\w*|surclass\w*",
     "guarantee": r"guarantee\w*|garanti\w*|we promise|nous vous promettons|je vous promets",
+    # A repair said done is a fact too (« le siège a été réparé », "was fixed this morning").
+    "repair": r"repaired|repairs? (?:was|were|has been|have been) (?:done|made)|(?:was|were|has been|have been|is now|are now) "
+              r"(?:\w+ )?fixed|repar(?:e|ee|es|ees|ons|erons|ation)|resolved|resolu\w*",
 }
 # Capitalised words that name no one: greetings, titles, platforms, chat words.
 _NOT_NAMES = frozenset({
@@ -80,6 +89,8 @@ _NOT_NAMES = frozenset({
     "mp", "ok", "okay", "sorry", "desole", "desoles", "desolee", "desolees",
 })
 
+_RELATIVE_DATE_RES = tuple((k, re.compile(rf"\b(?:{p})\b")) for k, p in _RELATIVE_DATES.items())
+_COMMITMENT_RES = tuple((k, re.compile(rf"(?<!\w)(?:{p})(?!\w)")) for k, p in _COMMITMENTS.items())
 _NUMBER = re.compile(r"\d+(?:[ .,\u202f\u00a0]\d{3})*(?:[.,]\d+)?")
 _REFERENCE = re.compile(r"#[\w-]+|\b(?=(?:[\w-]*\d){2})(?=(?:[\w-]*[^\W\d_]){2})[\w-]{4,}\b")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
@@ -113,7 +124,8 @@ def _number_key(text: str) -> str:
 
 def facts(text: str) -> list[Fact]:
     """Every fact of `text` that a rewrite could invent, outside its [placeholders]."""
-    text = _PLACEHOLDER.sub(" ", text)
+    # Blanked to the same length, so that each fact's `at` is its place in the text given.
+    text = _PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), text)
     folded = fold(text)
     found: list[Fact] = []
     taken: list[tuple[int, int]] = []
@@ -134,11 +146,11 @@ def facts(text: str) -> list[Fact]:
             found.append(Fact("number", str(_NUMBER_WORDS[word]), shown(m), m.start()))
         elif word in _DATE_WORDS:
             found.append(Fact("date", _DATE_WORDS[word], shown(m), m.start()))
-    for key, pattern in _RELATIVE_DATES.items():
-        for m in re.finditer(rf"\b(?:{pattern})\b", folded):
+    for key, compiled in _RELATIVE_DATE_RES:
+        for m in compiled.finditer(folded):
             found.append(Fact("date", key, shown(m), m.start()))
-    for key, pattern in _COMMITMENTS.items():
-        for m in re.finditer(rf"(?<!\w)(?:{pattern})(?!\w)", folded):
+    for key, compiled in _COMMITMENT_RES:
+        for m in compiled.finditer(folded):
             found.append(Fact("commitment", key, shown(m), m.start()))
     for m in _TITLE.finditer(text):
         key = fold(m.group(0))
@@ -150,15 +162,21 @@ def facts(text: str) -> list[Fact]:
     return sorted(found, key=lambda f: f.at)
 
 
-def _known(sources: Iterable[str | None], allowed: Iterable[str]) -> tuple[set[tuple[str, str]], set[str]]:
+@lru_cache(maxsize=64)
+def _known_of(texts: tuple[str | None, ...]) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """What the sources say, once for all the candidates checked against them."""
     keys: set[tuple[str, str]] = set()
     words: set[str] = set()
-    for source in [*sources, *allowed]:
+    for source in texts:
         if not source:
             continue
         keys.update((f.kind, f.key) for f in facts(source))
         words.update(_WORD.findall(fold(source)))
-    return keys, words
+    return frozenset(keys), frozenset(words)
+
+
+def _known(sources: Iterable[str | None], allowed: Iterable[str]) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    return _known_of((*sources, *allowed))
 
 
 def unsupported(rewrite: str, sources: Iterable[str | None], allowed: Iterable[str] = ()) -> list[Fact]:
@@ -188,3 +206,125 @@ def describe(found: list[Fact], limit: int = 4) -> str:
     more = f" and {len(found) - limit} more" if len(found) > limit else ""
     return (f"it states facts found neither in the draft nor in the customer's message "
             f"({shown}{more}); write a [placeholder] instead")
+
+
+# -- the guard: one for every source of a rewrite ------------------------------------------
+
+# Where a number is an amount: a currency or a percentage next to it.
+_AMOUNT_AROUND = re.compile(r"[£$€]\s?$|^\s?(?:€|%|eur\b|euros?\b|gbp\b|usd\b|dollars?\b|pounds?\b)", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?…\n]*(?:[.!?…]+|\n|$)")
+_MIN_WORDS = 4  # fewer words of its own left than this, and a rewrite says nothing
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """A rewrite after the guard: its text (None when dropped), the facts it had invented."""
+
+    text: str | None
+    invented: tuple[Fact, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.invented) and self.text is not None
+
+
+def _own_words(text: str) -> int:
+    return len(_WORD.findall(_PLACEHOLDER.sub(" ", text)))
+
+
+def _token(text: str, fact: Fact) -> tuple[int, int] | None:
+    """Where the fact is written in `text`, widened to the whole token (« 14C », « 200 € »)."""
+    at = text.find(fact.text, max(0, fact.at - 2))
+    if at < 0:
+        at = text.find(fact.text)
+    if at < 0:
+        return None
+    start, end = at, at + len(fact.text)
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "#"):
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    if fact.kind == "number":
+        before = re.search(r"[£$€]\s?$", text[:start])
+        after = re.match(r"\s?(?:€|%|eur\b|euros?\b|gbp\b|usd\b|dollars?\b|pounds?\b)", text[end:], re.IGNORECASE)
+        start = before.start() if before else start
+        end = end + after.end() if after else end
+    return start, end
+
+
+def _label(text: str, span: tuple[int, int], fact: Fact, labels: dict[str, str]) -> str:
+    if fact.kind == "number":
+        token = text[span[0]:span[1]]
+        if any(c.isalpha() for c in token.replace("€", "")) and not _AMOUNT_AROUND.search(token[-6:]):
+            return labels.get("reference", "[?]")  # « 14C »: a seat, a gate, not a count
+        amount = bool(re.search(r"[£$€%]|eur|gbp|usd|dollar|pound", token, re.IGNORECASE))
+        return labels.get("amount" if amount else "number", "[?]")
+    return labels.get(fact.kind, "[?]")
+
+
+def placeholdered(text: str, found: Iterable[Fact], labels: dict[str, str]) -> str | None:
+    """`text` with each invented fact turned into a [placeholder]: a sentence that makes an
+    invented commitment becomes one placeholder; a number, date, reference or name becomes
+    its kind's placeholder. None when a fact cannot be found again in the text."""
+    found = list(found)
+    sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
+    cuts: list[tuple[int, int, str]] = []
+    for fact in found:
+        if fact.kind == "commitment":
+            where = next(((a, b) for a, b in sentences if a <= fact.at < b), None)
+            if where is None:
+                return None
+            a, b = where
+            lead = len(text[a:b]) - len(text[a:b].lstrip())
+            cuts.append((a + lead, b, labels.get("commitment", "[?]")))
+    for fact in found:
+        if fact.kind == "commitment":
+            continue
+        span = _token(text, fact)
+        if span is None:
+            return None
+        if any(a <= span[0] < b for a, b, _ in cuts):
+            continue  # inside a sentence already replaced
+        cuts.append((span[0], span[1], _label(text, span, fact, labels)))
+    out, last = [], 0
+    for a, b, label in sorted(set(cuts)):
+        if a < last:
+            continue
+        trail = " " if b < len(text) and text[b - 1] in ".!?…" and not text[b:b + 1].isspace() else ""
+        out.append(text[last:a] + label + trail)
+        last = b
+    out.append(text[last:])
+    return re.sub(r"[ \t]{2,}", " ", "".join(out)).strip()
+
+
+def guard(text: str, sources: Iterable[str | None], allowed: Iterable[str] = (),
+          labels: dict[str, str] | None = None) -> Guarded:
+    """The one fact guard every rewrite passes, whatever wrote it (templates, the model,
+    a follow-up, a translation): the facts no source gives become [placeholders]
+    (`labels`, by kind: amount, number, date, reference, name, commitment), or, when
+    too little of the rewrite would be left or `labels` is None, the rewrite is
+    dropped (text None). `invented` says which facts, for the note that tells why."""
+    sources, allowed = list(sources), list(allowed)
+    found = unsupported(text, sources, allowed)
+    if not found:
+        return Guarded(text)
+    if labels is None:
+        return Guarded(None, tuple(found))
+    fixed = placeholdered(text, found, labels)
+    if (fixed is None or unsupported(fixed, sources, allowed)
+            or _own_words(fixed) < max(_MIN_WORDS, 0.4 * _own_words(text))):
+        return Guarded(None, tuple(found))
+    return Guarded(fixed, tuple(found))
+
+
+def shown(found: Iterable[Fact], limit: int = 4) -> str:
+    """The invented facts as a short list: « 200 € », « Geneva »…"""
+    found = list(found)
+    text = ", ".join(f"« {f.text.strip()} »" for f in found[:limit])
+    return text + (f" (+{len(found) - limit})" if len(found) > limit else "")
+
+
+def describe_replaced(found: list[Fact]) -> str:
+    """The note for facts a rewrite had invented, now [placeholders]."""
+    return (f"{shown(found)} found neither in the draft nor in the customer's message: "
+            f"replaced by [placeholders] to fill in")

@@ -30,6 +30,7 @@ import openai
 
 from bot.review import llm_followup
 from bot.review.engine import review_offline
+from bot.review.facts import Fact
 from bot.review.llm_merge import merge
 from bot.review.llm_prompts import (
     PromptError,
@@ -165,12 +166,14 @@ class LLMReviewer:
 
     async def follow_up(self, text: str, *, instruction: str, lang: str, context: str | None,
                         history: Sequence[dict[str, Any]] | None = None,
-                        draft: str | None = None) -> str | None:
+                        draft: str | None = None, refused: list[Fact] | None = None) -> str | None:
         """A new version of `text` as the instruction asks (see `llm_followup`), in one call.
 
         `history` is the conversation's earlier versions ({"how", "text"}, oldest
         first). None when no endpoint is configured or anything fails: the coach
-        then uses its offline transformations. Never raises.
+        then uses its offline transformations. Never raises; the facts of an answer
+        refused for inventing them are added to `refused`, for the coach to say why.
+        An instruction of the community manager's own words is a source of facts too.
         """
         if not self.settings.llm_configured:
             return None
@@ -195,8 +198,11 @@ class LLMReviewer:
             answer = llm_followup.parse_answer(
                 redactor.restore(said.content), current=text, instruction=instruction, lang=lang,
                 max_chars=self.settings.review.max_draft_chars,
-                sources=(draft, context, text), allowed=self._allowed())
+                sources=(draft, context, text, *(() if instruction in llm_followup.INSTRUCTIONS
+                                                 else (instruction,))), allowed=self._allowed())
         except Exception as exc:  # the offline follow-up answers instead
+            if isinstance(exc, llm_followup.InventedFacts) and refused is not None:
+                refused.extend(exc.facts)
             if isinstance(exc, OutputError | PromptError):
                 why = str(exc)
             else:

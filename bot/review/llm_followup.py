@@ -6,8 +6,11 @@ The community manager asks for the current version shorter, warmer, with
 for before and the current version; it answers `{"text": "..."}`. An answer
 that is empty, unchanged, not what was asked (a "shorter" that is longer, the
 wrong language), that drops a [placeholder] or that states a fact neither the
-draft, the customer's message nor the current version gives (`facts`) is
-refused here: the coach then uses its offline transformations. Personal data
+draft, the customer's message, the current version nor the community
+manager's own instruction gives is refused here by the one fact guard
+(`facts.guard`; `InventedFacts` says which facts): the coach then uses its
+offline transformations and tells the user why. An instruction that is not one
+of INSTRUCTIONS is the community manager's own words, sent as they are. Personal data
 is redacted before the request (`redact`), the texts capped (`clip`). Whatever passes is still reviewed again by
 the coach before it is shown. Pure: no I/O (the call is in `llm`).
 """
@@ -23,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.review.engine import detect_language
-from bot.review.facts import describe, unsupported
+from bot.review.facts import Fact, describe, guard
 from bot.review.llm_prompts import FollowUpPrompts, as_data, brand_text, clip
 from bot.review.llm_schema import OutputError, _strict
 from bot.review.models import BrandProfile
@@ -35,6 +38,14 @@ INSTRUCTIONS = ("shorter", "longer", "formal", "warmer", "tu", "vous", "english"
 TRANSLATIONS = {"english": "en", "french": "fr"}
 MAX_HISTORY = 6  # earlier versions sent with the request: enough to see the direction
 MAX_HISTORY_CHARS = 1500  # per earlier version
+
+
+class InventedFacts(OutputError):
+    """The new version states facts no source gives; `facts` are they."""
+
+    def __init__(self, message: str, facts: list[Fact]) -> None:
+        super().__init__(message)
+        self.facts = facts
 
 
 class LLMFollowUp(BaseModel):
@@ -121,7 +132,8 @@ def parse_answer(content: str | None, *, current: str, instruction: str, lang: s
     kept = len(after) >= len(before) if instruction in TRANSLATIONS else set(before) <= set(after)
     if not kept:
         raise OutputError("the new version dropped a [placeholder]")
-    invented = unsupported(text, sources if sources is not None else (current,), allowed)
-    if invented:
-        raise OutputError("the new version " + describe(invented).removeprefix("it "))
+    guarded = guard(text, sources if sources is not None else (current,), allowed)
+    if guarded.text is None:
+        invented = list(guarded.invented)
+        raise InventedFacts("the new version " + describe(invented).removeprefix("it "), invented)
     return text

@@ -8,9 +8,12 @@ The LLM may add judgement, never remove safety without saying why:
 - the verdict is never milder than offline's, unless every finding that set it
   was dismissed so;
 - every quote is located in the draft, or its finding is dropped with a note;
-- every rewrite is reviewed again offline and offered only if it reaches
-  `post`, keeps the draft's language, fits the platform and states no fact
-  that the draft or the customer's message does not give (`facts`).
+- every rewrite passes the fact guard every rewrite passes (`facts.guard`: a
+  fact that neither the draft nor the customer's message gives becomes a
+  [placeholder], or the rewrite is left out, with a note), then is reviewed
+  again offline (`relevance` included) and offered only if it reaches `post`,
+  keeps the draft's language and form of address, repeats none of the draft's
+  flagged words and fits the platform.
 Pure judgement: no I/O.
 """
 
@@ -20,8 +23,8 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.review.engine import CATEGORY_RULES, detect_language, review_offline
-from bot.review.facts import describe, unsupported
+from bot.review.engine import CATEGORY_RULES, detect_language
+from bot.review.facts import describe, describe_replaced, guard
 from bot.review.llm_schema import DISMISS_REASONS, LLMReview
 from bot.review.models import (
     GOLDEN_RULES,
@@ -200,28 +203,40 @@ def _scores(answer: LLMReview, offline: Review, findings: list[Finding]) -> list
 
 
 def check_rewrites(request: ReviewRequest, language: str, answer: LLMReview,
-                   notes: list[str]) -> list[Rewrite]:
-    """The model's rewrites that pass the offline review again."""
+                   notes: list[str], offline: Review | None = None) -> list[Rewrite]:
+    """The model's rewrites that pass the fact guard and the offline review again;
+    `offline`, the offline review of the draft, names the words a rewrite must not repeat."""
+    from bot.review.relevance import review_checked
+    from bot.review.rewrites import fact_labels, repeats_risk, wrong_form
+
     kept: list[Rewrite] = []
     for r in answer.rewrites[:MAX_CHECKED]:
         if len(kept) == MAX_REWRITES:
             break
-        again = review_offline(replace(request, draft=r.text), rewrite=False)
+        guarded = guard(r.text, (request.draft, request.context),
+                        (request.profile.name, request.profile.signature), fact_labels(language))
+        if guarded.text is None:
+            notes.append(f"Rewrite '{r.style}' of the model left out: {describe(list(guarded.invented))}.")
+            continue
+        if guarded.changed:
+            notes.append(f"Rewrite '{r.style}' of the model: {describe_replaced(list(guarded.invented))}.")
+        text = guarded.text
+        again = review_checked(replace(request, draft=text), rewrite=False)
         high = sorted({f.category for f in again.findings if f.severity == "high"})
-        invented = unsupported(r.text, (request.draft, request.context),
-                               (request.profile.name, request.profile.signature))
-        if invented:
-            why = describe(invented)
-        elif high:
+        if high:
             why = "it still raises " + ", ".join(high)
-        elif language in ("fr", "en") and detect_language(r.text) != language:
+        elif language in ("fr", "en") and detect_language(text) != language:
             why = "it is not in the draft's language"
-        elif not fits(r.text, request.platform):
+        elif wrong_form(text, request, language):
+            why = "it does not keep the draft's form of address"
+        elif offline is not None and repeats_risk(text, offline):
+            why = "it repeats words the review flagged in the draft"
+        elif not fits(text, request.platform):
             why = "it is too long for the platform"
         elif again.verdict != "post":
             why = "the offline review of it is '" + again.verdict + "'"
         else:
-            kept.append(Rewrite(r.style, r.text, "post", placeholders(r.text)))
+            kept.append(Rewrite(r.style, text, "post", placeholders(text)))
             continue
         notes.append(f"Rewrite '{r.style}' of the model left out: {why}.")
     return kept
@@ -242,7 +257,7 @@ def merge(request: ReviewRequest, offline: Review, answer: LLMReview,
     language = offline.language
     rewrites: list[Rewrite] = []
     if verdict != "post":
-        rewrites = check_rewrites(request, language, answer, notes) or offline_rewrites()
+        rewrites = check_rewrites(request, language, answer, notes, offline) or offline_rewrites()
     model_notes = [n.strip() for n in answer.notes if n.strip()][:3]
     return Review(
         verdict=verdict,  # type: ignore[arg-type]

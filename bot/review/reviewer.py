@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.review.engine import review_offline
 from bot.review.models import Review, ReviewRequest
+from bot.review.relevance import judge, review_checked
 from bot.review.validation import check_draft
 
 if TYPE_CHECKING:
@@ -55,18 +55,18 @@ class Reviewer:
 
     def review_sync(self, request: ReviewRequest) -> Review:
         """Offline-only review, synchronous (the LLM path is async)."""
-        return review_offline(self.prepare(request))
+        return review_checked(self.prepare(request))
 
     async def review(self, request: ReviewRequest) -> Review:
         request = self.prepare(request)
         if not self.use_llm():
-            return review_offline(request)
+            return review_checked(request)
         client = self.llm_client()
         if client is None:  # the LLM path is not available in this build
-            review = review_offline(request)
+            review = review_checked(request)
             review.notes.append("LLM review unavailable in this build; offline review shown.")
             return review
-        return await client.review(request)
+        return judge(await client.review(request), request)  # relevance: the offline floor too
 
     def llm_client(self) -> LLMReviewer | None:
         """The LLM reviewer shared by reviews and coaching follow-ups, made on first use;

@@ -28,7 +28,7 @@ from bot.review.models import Review, ReviewRequest, Rewrite
 log = logging.getLogger("cm_coach.slack")
 
 # Every style the rewriter knows, in the order "Another style" offers them.
-REWRITE_STYLES = ("apology", "calm", "warm", "concise", "formal")
+REWRITE_STYLES = ("apology", "calm", "warm", "concise", "formal", "edited")
 
 
 def other_style(review: Review, request: ReviewRequest) -> Rewrite | None:

@@ -44,9 +44,9 @@ def _start_worker() -> None:
 
 
 def _review(request: ReviewRequest) -> Review:
-    from bot.review.engine import review_offline
+    from bot.review.relevance import review_checked
 
-    return review_offline(request)
+    return review_checked(request)
 
 
 def worker_count(setting: int) -> int:

@@ -1,0 +1,110 @@
+"""Does the reply answer what the customer said? (docs/taxonomy.md, `produce`.)
+
+A parcel answer pasted under a complaint about a broken seat acknowledges
+nothing the customer said, however polite it is. The topics of the customer's
+message and of the reply (packs/_topics.yml) are compared: when both name one
+and they share none, the reply is off topic: its `produce` score falls below
+the engine's weak score, so it cannot be `post`, and the review says why.
+
+Pure judgement on data read once: no I/O beyond the data file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from bot.datafiles import load_yaml
+from bot.review.models import Review, ReviewRequest
+from bot.review.text import fold
+
+DATA = Path(__file__).parent / "packs" / "_topics.yml"
+# Below the engine's weak score (4): a reply that answers something else is to revise.
+OFF_TOPIC_SCORE = 3
+OFF_TOPIC_RISK = 35
+# The customer's message is read in a bounded slice, as the engine reads it.
+_READ = 10_000
+
+
+@dataclass(frozen=True)
+class OffTopic:
+    draft: tuple[str, ...]  # topic ids of the reply
+    context: tuple[str, ...]  # topic ids of the customer's message
+
+    def message(self, lang: str) -> str:
+        data = _data()
+        ui = "fr" if lang == "fr" else "en"
+
+        def names(ids: tuple[str, ...]) -> str:
+            return " / ".join(data["topics"][t][ui] for t in ids)
+
+        return data["messages"][ui]["off_topic"].format(draft=names(self.draft), context=names(self.context))
+
+
+@lru_cache(maxsize=1)
+def _data() -> dict[str, Any]:
+    return load_yaml(DATA)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[str, re.Pattern[str]]:
+    return {tid: re.compile(rf"(?<![\w-])(?:{t['pattern']})(?![\w-])") for tid, t in _data()["topics"].items()}
+
+
+@lru_cache(maxsize=512)
+def topics(text: str) -> frozenset[str]:
+    """The topic ids a text names; placeholders say nothing."""
+    folded = fold(re.sub(r"\[[^\[\]\n]{1,120}\]", " ", text)).text
+    return frozenset(tid for tid, p in _patterns().items() if p.search(folded))
+
+
+def off_topic(draft: str, context: str | None) -> OffTopic | None:
+    """How the reply misses the customer's message, or None when it does not (or cannot be told)."""
+    if not context or not context.strip():
+        return None
+    if len(context) > _READ:
+        context = context[: _READ // 2] + "\n" + context[-_READ // 2:]
+    said, answered = topics(context), topics(draft)
+    if not said or not answered or said & answered:
+        return None
+    return OffTopic(tuple(sorted(answered)), tuple(sorted(said)))
+
+
+def judge(review: Review, request: ReviewRequest) -> Review:
+    """The review, with an off-topic reply judged so in `produce` and never `post`.
+
+    When that turns a `post` into a `revise`, the offline rewrites (which answer
+    the customer's message or leave a [placeholder]) are added.
+    """
+    found = off_topic(request.draft, request.context)
+    if found is None:
+        return review
+    note = found.message(review.language)
+    if note in review.notes:  # judged already (a cached review)
+        return review
+    for score in review.golden_rules:
+        if score.rule == "produce":
+            score.score = min(score.score, OFF_TOPIC_SCORE)
+            score.notes = [n for n in score.notes if n] + [note]
+    review.notes.append(note)
+    if review.verdict == "post":
+        review.verdict = "revise"
+        review.risk = max(review.risk, OFF_TOPIC_RISK)
+        if not review.rewrites:
+            from bot.review.packs import pack as pack_of
+            from bot.review.rewrites import propose
+
+            pack = pack_of(review.language)
+            if pack is not None:
+                review.rewrites = propose(replace(request, lang=pack.language), review, pack)
+    return review
+
+
+def review_checked(request: ReviewRequest, *, rewrite: bool = True) -> Review:
+    """The offline review with relevance judged: what every caller of the engine uses."""
+    from bot.review.engine import review_offline
+
+    return judge(review_offline(request, rewrite=rewrite), request)

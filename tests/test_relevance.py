@@ -1,0 +1,67 @@
+"""Relevance: a reply that answers something else than the customer's message is judged so in
+`produce` and is never ready to post; its rewrites answer the customer (issue 11, item 3)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.review.models import ReviewRequest
+from bot.review.relevance import judge, off_topic, review_checked, topics
+from bot.review.reviewer import Reviewer
+
+SEAT = "The seat on my flight was broken, no backrest! How is that allowed?"
+PARCEL_REPLY = "We're sorry for the wait: your parcel was shipped yesterday with tracking number AB123456."
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+
+
+@pytest.mark.parametrize(("draft", "context"), [
+    (PARCEL_REPLY, SEAT),
+    ("Votre colis est parti hier, numéro de suivi 8842.", "Mon siège n'avait pas de dossier sur le vol de Nice."),
+    ("Your hotel room will be cleaned today.", "The wifi in my flat has been down for three days."),
+])
+def test_a_reply_about_another_subject_is_off_topic(draft: str, context: str) -> None:
+    assert off_topic(draft, context) is not None
+
+
+@pytest.mark.parametrize(("draft", "context"), [
+    ("We're sorry about that seat, we're checking it now.", SEAT),
+    ("Sorry about this. DM us your booking reference?", SEAT),  # no subject named: never off topic
+    (PARCEL_REPLY, None),  # no customer's message: nothing to compare with
+    ("Your refund for the flight has been sent.", "You charged me twice for my flight!"),
+])
+def test_a_reply_on_the_subject_or_naming_none_is_not(draft: str, context: str | None) -> None:
+    assert off_topic(draft, context) is None
+
+
+def test_placeholders_name_no_subject() -> None:
+    assert topics("[your parcel number] Sorry about that seat.") == frozenset({"air"})
+
+
+def test_off_topic_is_judged_in_produce_and_never_post_with_rewrites_that_answer() -> None:
+    review = review_checked(ReviewRequest(PARCEL_REPLY, SEAT, "x"))
+    assert review.verdict == "revise" and review.risk >= 30
+    produce = next(s for s in review.golden_rules if s.rule == "produce")
+    assert produce.score == 3 and "your parcel while the customer wrote about your flight" in produce.notes[-1]
+    assert review.rewrites and all("parcel" not in r.text for r in review.rewrites)
+    again = judge(review, ReviewRequest(PARCEL_REPLY, SEAT, "x"))  # a cached review is not judged twice
+    assert again.notes.count(produce.notes[-1]) == 1
+
+
+def test_every_front_end_gets_the_relevance_judged() -> None:
+    reviewer = Reviewer(engine="offline")
+    review = reviewer.review_sync(reviewer.request(PARCEL_REPLY, context=SEAT))
+    assert review.verdict != "post"
+    review = reviewer.review_blocking(reviewer.request(PARCEL_REPLY, context=SEAT))
+    assert review.verdict != "post"
+
+
+def test_no_case_of_the_labelled_corpus_is_judged_off_topic() -> None:
+    # Precision first: the corpus's replies all answer their message, risky or not.
+    for path in sorted(CORPUS.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                case = json.loads(line)
+                assert off_topic(case["draft"], case.get("context")) is None, (path.name, case["draft"])
