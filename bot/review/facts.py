@@ -92,11 +92,15 @@ _NOT_NAMES = frozenset({
 _RELATIVE_DATE_RES = tuple((k, re.compile(rf"\b(?:{p})\b")) for k, p in _RELATIVE_DATES.items())
 _COMMITMENT_RES = tuple((k, re.compile(rf"(?<!\w)(?:{p})(?!\w)")) for k, p in _COMMITMENTS.items())
 _NUMBER = re.compile(r"\d+(?:[ .,\u202f\u00a0]\d{3})*(?:[.,]\d+)?")
-_REFERENCE = re.compile(r"#[\w-]+|\b(?=(?:[\w-]*\d){2})(?=(?:[\w-]*[^\W\d_]){2})[\w-]{4,}\b")
+# A hashtag, or a token of 4 to 40 characters (letters, digits, hyphens) checked for at
+# least two digits and two letters in Python: a lookahead doing it rescans long words.
+_REFERENCE = re.compile(r"#[\w-]+|(?<![\w-])[\w-]{4,40}(?![\w-])")
 _WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
 # A capitalised word in the middle of a sentence: a name or a place.
 _TITLE = re.compile(r"(?<![\w'-])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ]+)*")
-_SENTENCE_START = re.compile(r"(?:^|[.!?…:;\n«»\"“”(\[—–]|\s-)\s*[\"'«“(]*\s*$")
+# What stands before a capitalised word that starts a sentence (spaces and opening quotes aside).
+_MARKS = frozenset(".!?…:;\n«»\"“”([—–")
+_OPENERS = frozenset("\"'«“(")
 
 
 @dataclass(frozen=True)
@@ -128,12 +132,16 @@ def facts(text: str) -> list[Fact]:
     text = _PLACEHOLDER.sub(lambda m: " " * len(m.group(0)), text)
     folded = fold(text)
     found: list[Fact] = []
-    taken: list[tuple[int, int]] = []
+    taken: set[int] = set()  # offsets inside a reference
     for m in _REFERENCE.finditer(text):
-        found.append(Fact("reference", fold(m.group(0)).lstrip("#"), m.group(0), m.start()))
-        taken.append(m.span())
+        token = m.group(0)
+        if not token.startswith("#") and (sum(c.isdigit() for c in token) < 2
+                                          or sum(c.isalpha() for c in token) < 2):
+            continue
+        found.append(Fact("reference", fold(token).lstrip("#"), token, m.start()))
+        taken.update(range(*m.span()))
     for m in _NUMBER.finditer(text):
-        if not any(a <= m.start() < b for a, b in taken):
+        if m.start() not in taken:
             found.append(Fact("number", _number_key(m.group(0)), m.group(0), m.start()))
     same = len(folded) == len(text)  # folding kept the offsets: show the words as written
 
@@ -156,20 +164,44 @@ def facts(text: str) -> list[Fact]:
         key = fold(m.group(0))
         if key in _NOT_NAMES or key in _DATE_WORDS or key in _NUMBER_WORDS:
             continue
-        if _SENTENCE_START.search(text[:m.start()]):
+        if _starts_sentence(text, m.start()):
             continue  # capitalised because a sentence starts: it tells nothing
         found.append(Fact("name", key, m.group(0), m.start()))
     return sorted(found, key=lambda f: f.at)
 
 
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether the word at `at` opens the text or a sentence: read backwards over the
+    spaces and opening quotes before it (a scan of the whole prefix per word is quadratic)."""
+    i = at
+    while i > 0 and text[i - 1].isspace():
+        if text[i - 1] == "\n":  # a line break ends a sentence
+            return True
+        i -= 1
+    while i > 0 and text[i - 1] in _OPENERS:
+        if text[i - 1] in _MARKS:
+            return True
+        i -= 1
+    while i > 0 and text[i - 1].isspace():
+        if text[i - 1] == "\n":
+            return True
+        i -= 1
+    if i == 0:
+        return True
+    return text[i - 1] in _MARKS or (text[i - 1] == "-" and i >= 2 and text[i - 2].isspace())
+
+
 @lru_cache(maxsize=64)
 def _known_of(texts: tuple[str | None, ...]) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     """What the sources say, once for all the candidates checked against them."""
+    from bot.review.engine import context_read  # the bounded slice the rules read too
+
     keys: set[tuple[str, str]] = set()
     words: set[str] = set()
     for source in texts:
         if not source:
             continue
+        source = context_read(source)
         keys.update((f.kind, f.key) for f in facts(source))
         words.update(_WORD.findall(fold(source)))
     return frozenset(keys), frozenset(words)
