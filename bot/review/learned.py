@@ -22,6 +22,7 @@ import re
 import sys
 import threading
 from array import array
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -180,11 +181,20 @@ class RiskModel:
             raise ModelError("the model's weights do not match its vocabulary")
         self.variant = variant
         self.heads = heads
-        self.index = {name: i for i, name in enumerate(vocabulary)}
-        # The same index split by block, so that scoring looks keys up without their prefix.
+        # The vocabulary's index split by block, so that scoring looks keys up without their
+        # prefix; built with C-level dict(zip()) over each block's run (the vocabulary is
+        # sorted, so a block is contiguous): loading stays a few milliseconds.
         self.block_index: dict[str, dict[str, int]] = {}
-        for name, i in self.index.items():
-            self.block_index.setdefault(name[:2], {})[name[2:]] = i
+        start = 0
+        while start < len(vocabulary):
+            prefix = vocabulary[start][:2]
+            end = start
+            while end < len(vocabulary) and vocabulary[end].startswith(prefix):
+                end = bisect_right(vocabulary, prefix + "\U0010ffff", end)
+            cut = len(prefix)
+            self.block_index.setdefault(prefix, {}).update(
+                zip([name[cut:] for name in vocabulary[start:end]], range(start, end), strict=True))
+            start = end
         self.weights = weights  # weight = int16 value x the head's scale
         self.scales = scales
         self.biases = biases
