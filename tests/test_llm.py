@@ -29,7 +29,7 @@ from llm_server import (
 
 from bot.config import LLMSection, Settings
 from bot.review.engine import review_offline
-from bot.review.llm_transport import retry_after
+from bot.review.llm.transport import retry_after
 from bot.review.models import VERDICT_ORDER, Review
 from bot.review.reviewer import Reviewer
 

@@ -13,7 +13,7 @@ import pytest
 from llm_server import LLMServer, chat_completion, llm_server, only_key, valid_review
 
 from bot.config import LLMSection, Settings
-from bot.review.llm_prompts import clip
+from bot.review.llm.prompts import clip
 from bot.review.models import Review
 from bot.review.reviewer import Reviewer
 

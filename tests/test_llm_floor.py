@@ -16,7 +16,7 @@ from llm_server import LLMServer, Reply, chat_completion, llm_server, only_key, 
 
 from bot.config import BrandSection, LLMSection, Settings
 from bot.review.engine import review_offline
-from bot.review.llm_schema import response_schema
+from bot.review.llm.schema import response_schema
 from bot.review.models import CATEGORIES, VERDICT_ORDER, BrandProfile, Review, ReviewRequest
 from bot.review.reviewer import Reviewer
 
@@ -231,7 +231,7 @@ async def test_answers_out_of_shape_step_the_json_mode_down(llm_server: LLMServe
 
 
 def test_older_answers_with_spans_and_messages_are_still_read() -> None:
-    from bot.review.llm_schema import parse_review
+    from bot.review.llm.schema import parse_review
 
     old = {"verdict": "block", "risk": 80, "golden_rules": [], "rewrites": [], "notes": [],
            "findings": [{"category": "insult", "severity": "high", "message": "rude",

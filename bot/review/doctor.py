@@ -58,7 +58,7 @@ def _key_source() -> str:
 def _check_settings(settings: Settings, report: Report, engine: str) -> bool:
     """Static checks; True when the endpoint should be reached."""
     from bot.review.llm import endpoint_host
-    from bot.review.llm_prompts import PromptError, load_prompts
+    from bot.review.llm.prompts import PromptError, load_prompts
 
     cfg = settings.llm
     report.line(INFO, f"configuration: {settings.source}; review engine: {engine}")
@@ -70,7 +70,7 @@ def _check_settings(settings: Settings, report: Report, engine: str) -> bool:
         else:
             report.line(OK, f"no LLM configured: reviews use the offline engine (engine {engine})")
         return False
-    from bot.review.llm_transport import safe_url
+    from bot.review.llm.transport import safe_url
 
     base = safe_url(settings.llm_base_url) or "https://api.openai.com/v1 (default)"
     report.line(INFO, f"endpoint: {base}; model: {cfg.model}; timeout {cfg.timeout:g} s a call, "
@@ -96,7 +96,7 @@ async def _reach(settings: Settings, report: Report) -> None:
     import openai
 
     from bot.review.llm import endpoint_host, make_client
-    from bot.review.llm_transport import server_message
+    from bot.review.llm.transport import server_message
 
     cfg = settings.llm
     host = endpoint_host(settings.llm_base_url)

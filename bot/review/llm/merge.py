@@ -25,7 +25,7 @@ from dataclasses import replace
 
 from bot.review.engine import CATEGORY_RULES, detect_language
 from bot.review.facts import describe, describe_replaced, guard
-from bot.review.llm_schema import DISMISS_REASONS, LLMReview
+from bot.review.llm.schema import DISMISS_REASONS, LLMReview
 from bot.review.models import (
     GOLDEN_RULES,
     SEVERITY_ORDER,

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.review.engine import detect_language
 from bot.review.facts import Fact, describe, guard
-from bot.review.llm_prompts import FollowUpPrompts, as_data, brand_text, clip
-from bot.review.llm_schema import OutputError, _strict
+from bot.review.llm.prompts import FollowUpPrompts, as_data, brand_text, clip
+from bot.review.llm.schema import OutputError, _strict
 from bot.review.models import BrandProfile
 from bot.review.redact import Redactor
 from bot.review.text import placeholders

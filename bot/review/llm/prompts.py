@@ -17,13 +17,13 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from bot.review.llm_merge import MAX_HINTS, TRUSTED, hint_ids
+from bot.review.llm.merge import MAX_HINTS, TRUSTED, hint_ids
 from bot.review.models import BrandProfile, Review, ReviewRequest
 from bot.review.platforms import spec
 from bot.review.redact import Redactor
 
 # The repository's prompts/ folder (the package is installed editable from it).
-DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parents[3] / "prompts"
 FILES = ("VERSION", "review.system.md", "review.user.md", "repair.md", "output_format.md", "brand.md")
 # Follow-ups in a coaching conversation; read apart, so a prompts_dir made for
 # reviews alone keeps working (follow-ups then fall back to offline).

@@ -28,11 +28,11 @@ from urllib.parse import urlsplit
 
 import openai
 
-from bot.review import llm_followup
+from bot.review.llm import followup as llm_followup
 from bot.review.engine import review_offline
 from bot.review.facts import Fact
-from bot.review.llm_merge import merge
-from bot.review.llm_prompts import (
+from bot.review.llm.merge import merge
+from bot.review.llm.prompts import (
     PromptError,
     Prompts,
     load_followup_prompts,
@@ -40,8 +40,8 @@ from bot.review.llm_prompts import (
     messages,
     repair_message,
 )
-from bot.review.llm_schema import LLMReview, OutputError, parse_review, response_schema
-from bot.review.llm_transport import (
+from bot.review.llm.schema import LLMReview, OutputError, parse_review, response_schema
+from bot.review.llm.transport import (
     Answer,
     Backoff,
     LLMFailure,
