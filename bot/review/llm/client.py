@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 
 import openai
 
-from bot.review.llm import followup as llm_followup
 from bot.review.engine import review_offline
 from bot.review.facts import Fact
+from bot.review.llm import followup as llm_followup
 from bot.review.llm.merge import merge
 from bot.review.llm.prompts import (
     PromptError,
