@@ -32,9 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
-from bot.review.engine import review_offline  # noqa: E402
 from bot.review.models import ReviewRequest  # noqa: E402
+from bot.review.offline import review_offline  # noqa: E402
 from bot.review.reviewer import Reviewer  # noqa: E402
+from bot.review.taxonomy import VERDICTS  # noqa: E402
 
 AIM_RATE = 5_000
 AIM_COLD = 0.25
@@ -348,7 +349,7 @@ def main() -> int:
          f"< {AIM_WORST * 1000:.0f} ms {'✓' if worst_100k < AIM_WORST else '✗'}"),
     ]
     mix = f"{len(DRAFTS)} drafts (FR and EN, ≤ {longest} characters; verdicts: " + ", ".join(
-        f"{verdicts.count(v)} {v}" for v in ("post", "revise", "block")) + ")"
+        f"{verdicts.count(v)} {v}" for v in VERDICTS) + ")"
     width = max(len(r[0]) for r in rows)
     print(f"offline engine, {mix}, {pinned}, load average {load:.2f} on {os.cpu_count()} CPUs")
     for name, value, aim in rows:

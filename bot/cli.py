@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.review.models import PLATFORMS
+from bot.review.taxonomy import LANGUAGES, VERDICT_ORDER, VERDICTS
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -56,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="text: a report for the terminal (default); json: the review contract; "
                    "markdown: for docs and tickets")
     r.add_argument("--engine", choices=("offline", "llm", "auto"), help="override review.engine")
-    r.add_argument("--fail-on", choices=("revise", "block"),
+    r.add_argument("--fail-on", choices=VERDICTS[1:],
                    help="exit 1 when the verdict is this or worse (for CI checks of canned replies)")
     r.add_argument("--no-color", action="store_true", help="plain text, no colours")
 
@@ -86,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="LLM engine: review every case N times, to see how much verdicts vary")
 
     ru = sub.add_parser("rules", help="list the rules of the offline engine")
-    ru.add_argument("--lang", choices=("fr", "en"), help="only this language")
+    ru.add_argument("--lang", choices=LANGUAGES, help="only this language")
     ru.add_argument("--format", choices=("text", "json"), default="text")
 
     d = sub.add_parser("doctor", help="check the configuration and reach the LLM endpoint")
@@ -135,8 +136,9 @@ def cmd_review(args: argparse.Namespace) -> int:
     platform = args.platform or settings.brand.platform
     if platform not in PLATFORMS:
         raise UsageError(f"unknown platform {platform!r}; choose one of {', '.join(PLATFORMS)}")
-    if args.lang and args.lang not in ("fr", "en"):
-        raise UsageError(f"unknown language {args.lang!r}; the offline engine speaks fr and en")
+    if args.lang and args.lang not in LANGUAGES:
+        raise UsageError(f"unknown language {args.lang!r}; the offline engine speaks "
+                         f"{', '.join(LANGUAGES[:-1])} and {LANGUAGES[-1]}")
     draft = _read_draft(args.text)
     reviewer = Reviewer(settings, engine=args.engine)
     request = reviewer.request(draft, context=args.context, platform=platform, lang=args.lang)
@@ -162,10 +164,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         width = shutil.get_terminal_size((88, 24)).columns if sys.stdout.isatty() else 88
         print(render_terminal(review, color=color, width=min(width, 120)))
-    if args.fail_on:
-        order = {"post": 0, "revise": 1, "block": 2}
-        if order[review.verdict] >= order[args.fail_on]:
-            return EXIT_FAIL_ON
+    if args.fail_on and VERDICT_ORDER[review.verdict] >= VERDICT_ORDER[args.fail_on]:
+        return EXIT_FAIL_ON
     return EXIT_OK
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from bot.review.models import PLATFORMS, VOICES, BrandProfile
+from bot.review.options import LLMOptions, ReviewOptions
+from bot.review.taxonomy import LANGUAGES
 
 
 class ConfigError(Exception):
@@ -34,44 +36,9 @@ class BrandSection:
     extra_rules: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
-class ReviewSection:
-    engine: str = "auto"  # offline | llm | auto
-    max_draft_chars: int = 10_000
-    language: str = "auto"  # auto | fr | en
-    second_reading: bool = True  # a learned model reads again what the rules let through
-
-
-@dataclass(frozen=True)
-class LLMSection:
-    base_url: str = ""
-    model: str = "gpt-4o-mini"
-    timeout: float = 20.0
-    deadline: float = 45.0
-    max_concurrency: int = 4
-    max_retries: int = 4
-    temperature: float = 0.2
-    cache_size: int = 512
-    # api_key: environment only (OPENAI_API_KEY or CM_COACH_LLM_API_KEY).
-    json_mode: str = "auto"  # auto | json_schema | json_object | none
-    max_tokens: int = 2000  # 0: not sent (reasoning models want max_completion_tokens)
-    backoff_initial: float = 0.5  # seconds before the first retry, doubled each time
-    backoff_max: float = 8.0
-    prompts_dir: str = ""  # "": the project's prompts/ folder
-    # Reasoning models: sent instead of max_tokens when above 0.
-    max_completion_tokens: int = 0
-    stream: bool = True  # stream answers, so that a hung server costs first_token_timeout
-    first_token_timeout: float = 10.0
-    context_chars: int = 2000  # most characters of the customer's message sent (both ends kept)
-    draft_chars: int = 4000  # most characters of the draft sent
-    redact: bool = True  # e-mails, phones, card and order numbers replaced by tokens
-    api_version: str = ""  # set: Azure deployment URLs through the SDK's Azure client
-    extra_headers: dict[str, str] = field(default_factory=dict)
-    extra_query: dict[str, str] = field(default_factory=dict)
-    extra_body: dict[str, Any] = field(default_factory=dict)
-    # USD per million tokens, per model: {"gpt-4o-mini": {"prompt": 0.15, "cached": 0.075,
-    # "completion": 0.6}}; `eval --engine llm` prints the cost from it.
-    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+# The [review] and [llm] sections are the review's own options (bot.review.options).
+ReviewSection = ReviewOptions
+LLMSection = LLMOptions
 
 
 @dataclass(frozen=True)
@@ -86,6 +53,9 @@ class SlackSection:
     # Processes running offline reviews, so acks never wait behind a review:
     # -1 = one per CPU but one, 0 = review inside the app's own process.
     review_processes: int = -1
+    # Reviews one person may ask for in any `user_limit_seconds` (0: no limit).
+    user_limit: int = 10
+    user_limit_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -242,8 +212,9 @@ def _validate(s: Settings, where: str) -> None:
         raise ConfigError(f"{where}: brand.platform must be one of {', '.join(PLATFORMS)}")
     if s.review.engine not in ("offline", "llm", "auto"):
         raise ConfigError(f"{where}: review.engine must be offline, llm or auto")
-    if s.review.language not in ("auto", "fr", "en"):
-        raise ConfigError(f"{where}: review.language must be auto, fr or en")
+    if s.review.language not in ("auto", *LANGUAGES):
+        raise ConfigError(f"{where}: review.language must be auto, {', '.join(LANGUAGES[:-1])} "
+                          f"or {LANGUAGES[-1]}")
     if s.review.max_draft_chars < 1:
         raise ConfigError(f"{where}: review.max_draft_chars must be a positive number")
     if s.llm.json_mode not in ("auto", "json_schema", "json_object", "none"):

@@ -10,8 +10,9 @@ import pytest
 from bot.coach import Coach, CoachReply, ConversationKey
 from bot.coach.followups import sentences
 from bot.config import Settings
-from bot.review.engine import detect_language, review_offline
+from bot.review.language import detect_language
 from bot.review.models import ReviewRequest
+from bot.review.offline import review_offline
 from bot.review.reviewer import Reviewer
 from bot.store import USER_TABLES, Store
 

@@ -20,8 +20,8 @@ from bot.coach.followups import (
     warmer,
 )
 from bot.coach.intents import confirmation, parse, rule_named
-from bot.review.engine import review_offline
 from bot.review.models import ReviewRequest
+from bot.review.offline import review_offline
 
 APOLOGY_FR = ("Merci de nous l'avoir signalé : ce siège n'aurait jamais dû être proposé et nous vous "
               "présentons nos excuses. Nous enquêtons dès maintenant sur le vol 2021. Pouvez-vous nous "

@@ -29,10 +29,10 @@ from llm_server import (
 
 from bot.coach import Coach, CoachReply, ConversationKey, followups
 from bot.config import LLMSection, Settings
-from bot.review.engine import review_offline
 from bot.review.llm.followup import parse_answer
 from bot.review.llm.schema import OutputError
 from bot.review.models import ReviewRequest
+from bot.review.offline import review_offline
 from bot.review.reviewer import Reviewer
 from bot.store import Store
 

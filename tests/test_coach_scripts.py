@@ -12,9 +12,9 @@ import pytest
 
 from bot.coach import Coach, CoachReply, ConversationKey, followups
 from bot.coach.intents import parse
-from bot.review.engine import detect_language
+from bot.review.language import detect_language
 from bot.review.models import ReviewRequest
-from bot.review.relevance import review_checked
+from bot.review.offline import review_checked
 from bot.review.reviewer import Reviewer
 from bot.review.text import fold
 from bot.store import Store

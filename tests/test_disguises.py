@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.review import text
-from bot.review.engine import review_offline
 from bot.review.models import ReviewRequest
+from bot.review.offline import review_offline
 from bot.review.text import fold
 
 FRENCH = "Merci de {verb} la photo et de nous écrire en privé."

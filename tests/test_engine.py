@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.review.engine import detect_language, review_offline
+from bot.review.language import detect_language
 from bot.review.models import BrandProfile, ReviewRequest
+from bot.review.offline import review_offline
 
 
 def review(draft: str, context: str | None = None, **kw):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.review.engine import review_offline
 from bot.review.models import ReviewRequest
+from bot.review.offline import review_offline
 
 # (draft, customer's message): good replies that must be posted as they are.
 SAFE = [

@@ -28,9 +28,9 @@ from llm_server import (
 )
 
 from bot.config import LLMSection, Settings
-from bot.review.engine import review_offline
 from bot.review.llm.transport import retry_after
 from bot.review.models import VERDICT_ORDER, Review
+from bot.review.offline import review_offline
 from bot.review.reviewer import Reviewer
 
 __all__ = ["llm_server"]  # the fixture, imported for pytest

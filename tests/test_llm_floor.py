@@ -15,9 +15,9 @@ import pytest
 from llm_server import LLMServer, Reply, chat_completion, llm_server, only_key, valid_review
 
 from bot.config import BrandSection, LLMSection, Settings
-from bot.review.engine import review_offline
 from bot.review.llm.schema import response_schema
 from bot.review.models import CATEGORIES, VERDICT_ORDER, BrandProfile, Review, ReviewRequest
+from bot.review.offline import review_offline
 from bot.review.reviewer import Reviewer
 
 __all__ = ["llm_server"]  # the fixture, imported for pytest

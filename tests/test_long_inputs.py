@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.review import engine, learned, rewrites
-from bot.review.engine import CONTEXT_READ_CHARS, context_read, review_offline
+from bot.review import engine, language, learned, rewrites, text
 from bot.review.models import ReviewRequest
+from bot.review.offline import review_offline
 from bot.review.packs import PACK_DIR, pack
+from bot.review.text import CONTEXT_READ_CHARS, context_read
 
 FILLER = "Bonjour à tous, voici le compte rendu de la réunion de lundi avec les équipes. "
 COMPLAINT = "Toujours pas remboursé, c'est une honte !"
@@ -54,7 +55,8 @@ def test_a_complaint_at_either_end_of_a_long_message_is_heard(context: str) -> N
 
 def test_a_megabyte_context_is_kept_whole_but_read_in_a_bounded_slice(monkeypatch: pytest.MonkeyPatch) -> None:
     read: list[int] = []
-    for module, name in ((engine, "fold"), (engine, "detect"), (rewrites, "fold"), (learned, "fold")):
+    for module, name in ((engine, "fold"), (text, "fold"), (language, "fold"), (language, "detect"),
+                         (rewrites, "fold"), (learned, "fold")):
         real = getattr(module, name)
 
         def spy(text: str, *args: object, _real: object = real, **kwargs: object) -> object:

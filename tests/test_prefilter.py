@@ -51,10 +51,10 @@ def _warm() -> None:
 
 def _same_with_and_without(monkeypatch: pytest.MonkeyPatch, draft: str, context: str | None) -> None:
     request = ReviewRequest(draft, context, "x")
-    filtered = engine.review_offline(request, rewrite=False).to_dict()
+    filtered = engine.rules_review(request).to_dict()
     with monkeypatch.context() as m:
         m.setattr(engine, "starts", lambda text: _everything())
-        unfiltered = engine.review_offline(request, rewrite=False).to_dict()
+        unfiltered = engine.rules_review(request).to_dict()
     assert filtered == unfiltered
 
 

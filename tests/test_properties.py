@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from bot.config import Settings
 from bot.render.markdown import render_markdown
 from bot.render.terminal import render_terminal
-from bot.review.engine import review_offline
 from bot.review.models import (
     CATEGORIES,
     GOLDEN_RULES,
@@ -25,6 +24,7 @@ from bot.review.models import (
     Review,
     ReviewRequest,
 )
+from bot.review.offline import review_offline
 from bot.review.reviewer import Reviewer
 from bot.review.validation import DEFAULT_MAX_CHARS, DraftError
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.review.models import ReviewRequest
-from bot.review.relevance import judge, off_topic, review_checked, topics
+from bot.review.offline import review_checked
+from bot.review.relevance import judge, off_topic, topics
 from bot.review.reviewer import Reviewer
 
 SEAT = "The seat on my flight was broken, no backrest! How is that allowed?"

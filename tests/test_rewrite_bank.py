@@ -27,10 +27,10 @@ from llm_server import LLMServer, chat_completion, llm_server, only_key, valid_r
 
 from bot.coach import Coach, ConversationKey, followups
 from bot.config import LLMSection, Settings
-from bot.review.engine import detect_language
 from bot.review.facts import facts, unsupported
+from bot.review.language import detect_language
 from bot.review.models import Review, ReviewRequest
-from bot.review.relevance import review_checked
+from bot.review.offline import review_checked
 from bot.review.reviewer import Reviewer
 from bot.review.rewrites import _REFERENCE, MAY_REPEAT
 from bot.review.text import fold

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.review.engine import review_offline
 from bot.review.models import BrandProfile, ReviewRequest
+from bot.review.offline import review_offline
 from bot.review.platforms import weighted_length
 from bot.review.text import fold
 

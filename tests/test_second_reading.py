@@ -9,8 +9,8 @@ import pytest
 
 import bot.review.learned as learned
 from bot.config import ReviewSection, Settings
-from bot.review.engine import review_offline
 from bot.review.models import ReviewRequest
+from bot.review.offline import review_offline
 from bot.review.reviewer import Reviewer
 from bot.review.second_reading import _unquoted
 

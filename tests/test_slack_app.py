@@ -160,7 +160,7 @@ async def test_review_command_acks_at_once_then_delivers_the_review(h: Harness) 
 
     posted = await h.api.wait_for(lambda: h.api.posted_to("r1"))
     body = posted[0].body
-    assert body["response_type"] == "ephemeral" and body["replace_original"] is False
+    assert body["response_type"] == "ephemeral" and body["replace_original"] is True  # in place of "Reviewing…"
     blocks = body["blocks"]
     assert_slack_limits(blocks)
     assert blocks[0]["type"] == "header"
@@ -642,3 +642,32 @@ async def test_app_home_follows_the_users_slack_locale(h: Harness) -> None:
     assert "Les quatre règles d'or" in shown and "Pas encore de relecture" in shown
     info = h.api.calls_to("users.info")[0].params
     assert info["user"] == "U0JULIE" and str(info["include_locale"]).lower() in ("1", "true")
+
+
+async def test_a_person_past_their_share_of_reviews_is_told_when_to_try_again_and_keeps_the_draft(
+    tmp_path: Path,
+) -> None:
+    limited = lambda s: replace(s, slack=replace(s.slack, user_limit=2))  # noqa: E731
+    async with _harness(tmp_path, limited) as h:
+        for i in range(2):
+            reply = await h.slack.command("Please delete the photo.", response_url=h.api.response_url(f"ok{i}"))
+            assert "Reviewing" in reply.json()["text"]
+        reply = await h.slack.command("Third draft: please delete the photo.", response_url=h.api.response_url("no"))
+        answer = reply.json()
+        assert reply.status == 200 and "try again in" in answer["text"]
+        assert "Third draft: please delete the photo." in texts(answer["blocks"])  # nothing typed is lost
+        other = await h.slack.command("Please delete the photo.", response_url=h.api.response_url("bob"),
+                                      user="U0BOB")
+        assert "Reviewing" in other.json()["text"]  # each person has their own share
+        await h.api.wait_for(lambda: h.api.posted_to("ok1") and h.api.posted_to("bob"))
+        await h.api.settle(0.3)
+        assert not h.api.posted_to("no")
+
+
+async def test_acked_work_is_marked_done_once_answered(h: Harness) -> None:
+    await h.slack.command("Please delete the photo.", response_url=h.api.response_url("r1"))
+    await h.slack.event({"type": "message", "channel_type": "im", "channel": "D0ALICE", "user": "U0ALICE",
+                         "text": "Merci de supprimer la photo.", "ts": "1700000000.000100"}, event_id="EvDone")
+    await h.api.wait_for(lambda: h.api.posted_to("r1") and h.api.calls_to("chat.postMessage"))
+    await h.api.settle(0.3)
+    assert h.app.cm_coach.work.resumable(3600) == []  # nothing left for a restart to send again

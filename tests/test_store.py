@@ -77,7 +77,7 @@ def test_conversations_are_kept_per_platform_workspace_and_user(store):
 
 def test_a_damaged_conversation_row_starts_afresh(store):
     store._db.execute(
-        "INSERT INTO conversations VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO conversations (platform, workspace, user, state, updated_at) VALUES (?, ?, ?, ?, ?)",
         (ANN.platform, ANN.workspace, ANN.user, "{not json", NOW),
     )
     assert store.load_conversation(ANN) is None
@@ -159,6 +159,7 @@ def test_forget_deletes_every_row_about_the_user_and_nobody_else(store):
         store.record_drill(key, "sncf", 50)
         store.audit(key, "review", "review")
         store.keep_review(key, {"verdict": "post"})
+        store.submit_work(key.platform, key, "command", {"text": "a draft"})
     before = rows_mentioning(store, ANN.user)
     assert set(before) == set(USER_TABLES)
     deleted = store.forget(ANN)

@@ -47,7 +47,7 @@ from bot.review.learned import (  # noqa: E402
     WEIGHTS_FILE,
     features,
 )
-from bot.review.models import CATEGORIES  # noqa: E402
+from bot.review.taxonomy import CATEGORIES, LANGUAGES  # noqa: E402
 
 SEED = 20240611
 FOLDS = 5
@@ -114,7 +114,7 @@ def generalisation_examples() -> list[Example]:
 
 def pack_examples() -> list[Example]:
     out = []
-    for lang in ("en", "fr"):
+    for lang in LANGUAGES:
         pack = yaml.safe_load((ROOT / "bot" / "review" / "packs" / f"{lang}.yml").read_text("utf-8"))
         for rule in pack["rules"]:
             cat = rule["category"]

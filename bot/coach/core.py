@@ -23,7 +23,6 @@ from typing import Any
 
 from bot.coach import followups, teaching
 from bot.coach.intents import FOLLOW_UPS, Intent, confirmation, parse, rule_named
-from bot.coach.stats import UserStats, user_stats
 from bot.coach.texts import (
     category_name,
     has_message,
@@ -32,14 +31,15 @@ from bot.coach.texts import (
     say,
     severity_name,
 )
-from bot.review.engine import detect_language
+from bot.render.stats import UserStats, user_stats
 from bot.review.facts import Fact, guard, shown
+from bot.review.language import detect_language
 from bot.review.models import Review, ReviewRequest, Rewrite
-from bot.review.relevance import review_checked
+from bot.review.offline import review_checked
 from bot.review.reviewer import Reviewer
 from bot.review.rewrites import fact_labels
-from bot.review.validation import DraftError
-from bot.store import Storage
+from bot.review.validation import DraftError, valid_text
+from bot.store import ConflictError, Storage
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
@@ -47,6 +47,8 @@ STATE_VERSION = 1
 OWN_KINDS = ("draft", "drill")
 # How many candidate versions a follow-up may re-review before giving up.
 MAX_CANDIDATES = 8
+# How many times a turn is applied again when another instance saved the conversation meanwhile.
+SAVE_ATTEMPTS = 5
 TRANSFORMS: dict[str, Callable[[str, str], list[str]]] = {
     "shorter": followups.shorter,
     "longer": followups.longer,
@@ -85,23 +87,36 @@ class Coach:
         self._locks: dict[ConversationKey, asyncio.Lock] = {}
 
     async def handle(self, key: ConversationKey, text: str) -> CoachReply:
-        """Answer one message; one turn at a time per conversation."""
+        """Answer one message; one turn at a time per conversation. When another instance
+        saved the conversation meanwhile, the turn is applied again to what it saved."""
         lock = self._locks.setdefault(key, asyncio.Lock())
+        text = valid_text(text or "")
         async with lock:
-            state = self.store.load_conversation(key) or self._new_state()
-            try:
-                reply = await self._dispatch(key, state, text or "")
-            except DraftError as exc:
-                reply = CoachReply(say("error_draft", state["lang"], message=str(exc)), kind="error",
-                                   language=state["lang"])
-            except Exception:  # the user must get an answer, and their text back
-                log.exception("coaching turn failed")
-                excerpt = " ".join((text or "").split())[:300]
-                return CoachReply(say("error_internal", state["lang"], excerpt=excerpt), kind="error",
-                                  language=state["lang"])
-            if reply.kind != "forgotten":
-                self.store.save_conversation(key, state, now=self.clock())
-            return reply
+            attempt = 0
+            while True:
+                attempt += 1
+                loaded, version = self.store.load_conversation_versioned(key)
+                state = loaded or self._new_state()
+                try:
+                    reply = await self._dispatch(key, state, text)
+                except DraftError as exc:
+                    reply = CoachReply(say("error_draft", state["lang"], message=str(exc)), kind="error",
+                                       language=state["lang"])
+                except Exception:  # the user must get an answer, and their text back
+                    log.exception("coaching turn failed")
+                    excerpt = " ".join(text.split())[:300]
+                    return CoachReply(say("error_internal", state["lang"], excerpt=excerpt), kind="error",
+                                      language=state["lang"])
+                if reply.kind == "forgotten":
+                    return reply
+                # The last attempt saves regardless: the user must see what is kept.
+                expected = version if attempt < SAVE_ATTEMPTS else None
+                try:
+                    self.store.save_conversation(key, state, now=self.clock(), expected_version=expected)
+                except ConflictError:
+                    log.info("conversation saved elsewhere meanwhile; applying the message again")
+                    continue
+                return reply
 
     # -- dispatch ----------------------------------------------------------
 

@@ -22,6 +22,8 @@ FOLLOW_UPS = ("shorter", "longer", "formal", "warmer", "tu", "vous", "english", 
 # Follow-ups that can be chained in one message ("shorter and warmer").
 CHAINABLE = ("shorter", "longer", "formal", "warmer", "tu", "vous", "english", "french")
 _MAX_ARG_WORDS = 4
+# Longest message read as several follow-ups at once ("shorter, more formal and use tu").
+_MAX_COMBO_WORDS = 40
 _MAX_WEAK_WORDS = 12  # "make it …" longer than this is a draft that starts so
 # A word as normalise() keeps it: letters and digits, with its apostrophes.
 _RAW_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -167,6 +169,8 @@ def _follow_up_of(words: list[str], t: _Tables) -> tuple[str, str] | None:
 
 def _combo(words: list[str], t: _Tables) -> Intent | None:
     """Two follow-ups or more in one message, read greedily, longest phrase first."""
+    if len(words) > _MAX_COMBO_WORDS:  # a draft, not a list of changes: and the reading is quadratic
+        return None
     steps: list[str] = []
     langs: set[str] = set()
     i = 0

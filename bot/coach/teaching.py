@@ -14,9 +14,9 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from bot.coach.stats import TREND_MIN, Trend, UserStats
 from bot.coach.texts import category_name, rule_name, say
 from bot.datafiles import load_yaml
+from bot.render.stats import TREND_MIN, Trend, UserStats
 from bot.review.models import GOLDEN_RULES, Review
 from bot.review.text import fold
 

@@ -44,4 +44,5 @@ def severity_name(severity: str, lang: str | None) -> str:
 
 
 def language_name(code: str, lang: str | None) -> str:
-    return say(f"language_{code}", lang) if code in ("fr", "en") else code
+    """The language's name in the interface language; its code when it has none."""
+    return say(f"language_{code}", lang) if has_message(f"language_{code}") else code

@@ -4,7 +4,8 @@ Slack's limits shape everything here: a section's text is at most 3,000
 characters (longer text is split across sections, never rejected), a message
 is at most 50 blocks (the quoted draft, then the findings are cut, with a line
 saying so), a header is at most 150 characters. Text that came from a user is
-escaped (`&`, `<`, `>`), so a draft can never ping `@channel` or forge a link.
+escaped (`&`, `<`, `>`) and the mrkdwn that carries it is `verbatim`, so a
+draft can never ping `@channel`, link `#channel` or a bare URL, or forge a link.
 
 The layout is compact: the quoted messages in one section with the flagged
 words in bold, every finding in one section, the scorecard, then each rewrite
@@ -20,10 +21,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.coach.stats import UserStats, user_stats
 from bot.render.highlight import draft_runs, placeholder_runs
 from bot.render.labels import category_name, colon, label, style_name, ui_language
 from bot.render.labels import score_bar as _bar
+from bot.render.stats import UserStats, user_stats
 from bot.review.models import (
     GOLDEN_RULES,
     PLATFORMS,
@@ -169,6 +170,17 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": split_text(text)[0]}]}
 
 
+def _verbatim(blocks: list[Block]) -> list[Block]:
+    """Blocks whose mrkdwn carries user text, marked verbatim: Slack then leaves `@channel`,
+    `#channel` and bare URLs as they are written, instead of making mentions and links."""
+    for block in blocks:
+        objects = [block.get("text"), *(block.get("elements", []) if block.get("type") == "context" else [])]
+        for obj in objects:
+            if isinstance(obj, dict) and obj.get("type") == "mrkdwn":
+                obj["verbatim"] = True
+    return blocks
+
+
 def _header(text: str) -> Block:
     if len(text) > MAX_HEADER_CHARS:
         text = text[: MAX_HEADER_CHARS - 1] + "…"
@@ -256,7 +268,7 @@ def _findings(review: Review, lang: str) -> list[Block]:
     if not review.findings:
         return _packed([title, label("no_findings", lang)])
     texts = [finding_text(f, lang) for f in review.findings]
-    return _packed([f"{title}\n{texts[0]}", *texts[1:]], "\n\n")
+    return _verbatim(_packed([f"{title}\n{texts[0]}", *texts[1:]], "\n\n"))  # they quote the draft
 
 
 def _section_title(text: str) -> Block:
@@ -277,7 +289,7 @@ def rewrite_blocks(rewrite: Rewrite, index: int, ref: str | None, lang: str, *, 
     title = f"*{escape(style_name(rewrite.style, lang))}*"
     if rewrite.verdict != "post":
         title += f" · {label(f'verdict_{rewrite.verdict}', lang)}"
-    blocks = _packed([title, *_quote_lines(_rewrite_mrkdwn(rewrite.text))])
+    blocks = _verbatim(_packed([title, *_quote_lines(_rewrite_mrkdwn(rewrite.text))]))
     if rewrite.placeholders and hint:
         blocks.append(_context(f":pencil2: {label('placeholder_hint', lang)}"))
     if ref is not None:
@@ -336,7 +348,7 @@ def review_blocks(
         lines += [f"*{label('context', lang)}*", *_quote_lines(escape(review.context))]
     if review.draft:
         lines += [f"*{label('draft', lang)}*", *_quote_lines(emphasised(review.draft, review.findings))]
-    draft = _packed(lines)
+    draft = _verbatim(_packed(lines))
 
     scorecard = _scorecard(review, lang)
     scorecard["text"] = {"type": "mrkdwn", "text": f"*{escape(label('golden_rules', lang))}*"}
@@ -363,7 +375,7 @@ def review_blocks(
             elements.append(f"*{label('strengths', lang)}*{colon(lang)}" + " · ".join(dict.fromkeys(items)))
     if review.notes:
         elements.append(f"*{label('notes', lang)}*{colon(lang)}" + " ".join(escape(n) for n in review.notes))
-    footer: list[Block] = [_footer(elements)]
+    footer: list[Block] = _verbatim([_footer(elements)])  # strengths quote the draft
 
     parts = _Parts(head, draft, _findings(review, lang), tail, rewrite_part, footer)
     return _fit(parts, lang, max_blocks)
@@ -422,10 +434,10 @@ def another_blocks(review: Review, index: int, ref: str, lang: str) -> list[Bloc
 
 def notice_blocks(text: str, draft: str | None = None, lang: str = "en") -> list[Block]:
     """A message for the user (an error, a limit), with their draft kept below it."""
-    blocks: list[Block] = _sections(f":information_source: {escape(text)}")
+    blocks: list[Block] = _verbatim(_sections(f":information_source: {escape(text)}"))
     if draft and draft.strip():
         blocks.append(_context(f"*{label('draft', lang)}*"))
-        blocks.extend(_quoted_sections(draft))
+        blocks.extend(_verbatim(_quoted_sections(draft)))
     return blocks[:MAX_BLOCKS]
 
 
@@ -451,7 +463,8 @@ def reviewing_text(lang: str) -> str:
 
 def coach_blocks(text: str, review: Review | None, ref: str | None, lang: str) -> list[Block]:
     """A coaching reply: its words, then the review when there is one."""
-    blocks: list[Block] = _sections(escape(text)) if text.strip() else []
+    # A coaching reply quotes the user's words and the versions made of them.
+    blocks: list[Block] = _verbatim(_sections(escape(text))) if text.strip() else []
     if review is None:
         return blocks[:MAX_BLOCKS]
     budget = MAX_BLOCKS - len(blocks[:5])

@@ -3,7 +3,8 @@
 Prints one line per check and says exactly what failed (wrong key, unknown
 model, unreachable host) and what to do. Once the model answers, it tries a
 real review in JSON and a coaching follow-up, as the bot would. The API key is
-never printed, not even in part, nor credentials written in a URL. Exit code 0
+never printed, not even in part, nor credentials written in a URL (user:password@,
+?api-key=…). Exit code 0
 when every check passes, 1 when one fails.
 """
 
@@ -18,6 +19,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
+
+from bot.logsafe import redact
 
 if TYPE_CHECKING:
     import openai
@@ -45,7 +48,7 @@ class Report:
     def line(self, status: str, text: str) -> None:
         if status == FAIL:
             self.failures += 1
-        print(f"[{status}] {_URL_CREDENTIALS.sub('***@', text)}", file=self.out)
+        print(f"[{status}] {redact(_URL_CREDENTIALS.sub('***@', text))}", file=self.out)
 
 
 def _key_source() -> str:

@@ -1,5 +1,9 @@
 """The offline engine: rule packs applied to a draft, scored against the four
 golden rules. Pure judgement: no network, no files beyond the packs read once.
+
+It proposes no rewrites: the rewriter (bot.review.rewrites) reviews its candidates
+with this engine, so the engine never imports it; bot.review.offline puts the two
+together.
 """
 
 from __future__ import annotations
@@ -8,10 +12,8 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from bot.review.language import SUPPORTED, Detection, detect
+from bot.review.language import SURE, detection
 from bot.review.models import (
-    GOLDEN_RULES,
-    SEVERITY_ORDER,
     Finding,
     Review,
     ReviewRequest,
@@ -23,37 +25,22 @@ from bot.review.packs import Pack, Rule, extra_rules, function_words
 from bot.review.packs import pack as load_pack_of
 from bot.review.platforms import spec, weighted_length
 from bot.review.prefilter import starts
-from bot.review.text import Folded, fold, inside, placeholder_regions, quoted_regions
+from bot.review.taxonomy import CATEGORY_RULES, GOLDEN_RULES, LANGUAGES, SEVERITY_ORDER
+from bot.review.text import (
+    Folded,
+    context_read,
+    fold,
+    fold_context,
+    inside,
+    placeholder_regions,
+    quoted_regions,
+)
 
-# Which golden rules a category weighs on (taxonomy.md); the first is the finding's own.
-CATEGORY_RULES: dict[str, tuple[str, ...]] = {
-    "deletion_demand": ("react", "reputation"),
-    "censorship": ("reputation",),
-    "condescension": ("reputation", "federate"),
-    "insult": ("reputation", "federate"),
-    "blame_shift": ("react",),
-    "no_acknowledgement": ("react",),
-    "private_redirect": ("react",),
-    "legal_threat": ("reputation",),
-    "sensitive_topic": ("reputation",),
-    "discrimination": ("reputation", "federate"),
-    "aggressive_tone": ("react",),
-    "personal_data": ("reputation",),
-    "address_form": ("federate",),
-    "platform_fit": ("produce",),
-}
 BASE_SCORE = 7
 PENALTY = {"high": 6, "medium": 3, "low": 1}
 RISK_WEIGHT = {"high": 0.72, "medium": 0.38, "low": 0.08}
 WEAK_SCORE = 4
 MAX_MATCHES_PER_RULE = 3
-# How much of the customer's message (the context) the engine reads: its first and last
-# CONTEXT_READ_CHARS // 2 characters. A complaint is said at the beginning or at the end of a
-# message, while the context has no length limit (a Slack thread parent can be 40,000
-# characters, a pasted log a megabyte): reading a bounded slice makes a 1 MB context cost
-# what a 10,000-character one does. Only what is read is cut: the request and the review
-# keep the whole message.
-CONTEXT_READ_CHARS = 10_000
 # Strengths that show the draft heard the customer.
 ACKNOWLEDGING = ("apology", "empathy", "acknowledgement")
 
@@ -75,62 +62,15 @@ class Analysis:
 _WORDS = re.compile(r"[a-z]+'?")
 
 
-def context_read(context: str) -> str:
-    """The part of the customer's message the engine reads: all of it up to
-    CONTEXT_READ_CHARS, else its beginning and its end, cut at white space."""
-    if len(context) <= CONTEXT_READ_CHARS:
-        return context
-    half = CONTEXT_READ_CHARS // 2
-    head, tail = context[:half], context[-half:]
-    # Drop a word cut in two (« nul » read from « nullement »), with str methods: linear.
-    if not (head[-1].isspace() or context[half].isspace()):
-        words = head.rsplit(maxsplit=1)
-        head = words[0] if len(words) == 2 else head
-    if not (tail[0].isspace() or context[-half - 1].isspace()):
-        words = tail.split(maxsplit=1)
-        tail = words[1] if len(words) == 2 else tail
-    return head + "\n\n" + tail
-
-
-@lru_cache(maxsize=16)
-def fold_context(read: str) -> Folded:
-    """The part of the customer's message the engine reads, folded once for the context
-    flags and the rewrites alike."""
-    return fold(read)
-
-
-def _function_word_scores(folded_text: str) -> dict[str, float]:
-    """Per pack, the share of the draft's words that are that language's function words."""
-    words = _WORDS.findall(folded_text)
-    if not words:
-        return {}
-    return {
-        lang: sum(1 for w in words if w in known) / len(words)
-        for lang, known in function_words().items()
-    }
-
-
-def detect_language(draft: str, folded: Folded | None = None) -> str:
-    return _detect(draft, folded).language
-
-
-def _detect(text: str, folded: Folded | None = None) -> Detection:
-    folded = folded or fold(text)
-    return detect(text, _function_word_scores(folded.text))
-
-
-SURE = 0.8
-
-
 def _language_of(request: ReviewRequest, folded: Folded) -> str:
     """The draft's language; when a short draft (« Ratio. ») leaves the detector unsure,
     the customer's message it answers tells."""
-    found = _detect(request.draft, folded)
+    found = detection(request.draft, folded)
     own_words = found.method == "function-words"
-    if (found.language in SUPPORTED and (found.confidence >= SURE or own_words)) or not request.context:
+    if (found.language in LANGUAGES and (found.confidence >= SURE or own_words)) or not request.context:
         return found.language
-    around = _detect(context_read(request.context))
-    if around.language in SUPPORTED and around.confidence >= SURE:
+    around = detection(context_read(request.context))
+    if around.language in LANGUAGES and around.confidence >= SURE:
         return around.language
     return found.language
 
@@ -195,7 +135,7 @@ def _flags_of(language: str, context: str) -> frozenset[str]:
     reply to a French complaint is still a reply to a complaint); cached, since
     every rewrite is reviewed again with the same context."""
     folded = fold_context(context)
-    said = _detect(context, folded)
+    said = detection(context, folded)
     pack = load_pack_of(said.language if said.confidence >= SURE else language)
     pack = pack or load_pack_of(language)
     assert pack is not None
@@ -488,8 +428,9 @@ def _merge_other_language(
     ]
 
 
-def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
-    """Review a draft with the rule packs alone."""
+def rules_review(request: ReviewRequest) -> Review:
+    """Review a draft with the rule packs (and the learned second reading) alone, without
+    rewrites: bot.review.offline adds those."""
     folded = fold(request.draft)
     language = request.lang or _language_of(request, folded)
     analysis = _analyse(request, language if load_pack_of(language) else "", folded)
@@ -498,7 +439,7 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
         for other, regions in _other_languages(folded, language).items():
             _merge_other_language(request, analysis, other, regions)
             analysis.notes.append(analysis.pack.message("mixed_languages", language=other))
-    if language not in SUPPORTED or analysis.pack is None:
+    if language not in LANGUAGES or analysis.pack is None:
         analysis.notes.append(
             "The offline engine covers French and English; this draft looks like "
             f"'{language}', so only its length, tone marks and the brand's terms were checked."
@@ -506,7 +447,7 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
     elif "no_context" in analysis.context_flags:
         analysis.notes.append(analysis.pack.message("no_context"))
     findings = _dedupe(analysis.findings)
-    if (request.second_reading and analysis.pack is not None and language in SUPPORTED
+    if (request.second_reading and analysis.pack is not None and language in LANGUAGES
             and not any(f.severity != "low" for f in findings)):
         from bot.review.second_reading import second_reading  # loads the model on first use
 
@@ -519,7 +460,7 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
     risk, verdict = _risk_and_verdict(findings, scores)
     if analysis.pack is None and verdict == "post":
         verdict, risk = "revise", max(risk, 30)
-    review = Review(
+    return Review(
         verdict=verdict,  # type: ignore[arg-type]
         risk=risk,
         language=language,
@@ -532,10 +473,3 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
         context=request.context,
         platform=request.platform,
     )
-    if rewrite and verdict != "post" and analysis.pack is not None:
-        from bot.review.rewrites import propose
-
-        review.rewrites = propose(request, review, analysis.pack)
-        if not review.rewrites:
-            review.notes.append(analysis.pack.message("no_rewrite"))
-    return review

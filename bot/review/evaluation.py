@@ -25,11 +25,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.review.models import CATEGORIES, PLATFORMS, VERDICTS, Review, ReviewRequest
+from bot.review.models import PLATFORMS, Review, ReviewRequest
+from bot.review.taxonomy import CATEGORIES, VERDICTS
 from bot.review.validation import DraftError
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.review.options import ReviewSettings
     from bot.review.reviewer import Reviewer
 
 COUNTED_SEVERITIES = ("medium", "high")
@@ -301,7 +302,7 @@ def evaluate(cases: list[Case], reviews: list[Review]) -> dict[str, Any]:
     }
 
 
-def evaluate_cases(cases: list[Case], settings: Settings, engine: str = "offline", *,
+def evaluate_cases(cases: list[Case], settings: ReviewSettings, engine: str = "offline", *,
                    concurrency: int | None = None, repeat: int = 1,
                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Review every case and score the results.
@@ -315,7 +316,7 @@ def evaluate_cases(cases: list[Case], settings: Settings, engine: str = "offline
     from bot.review.reviewer import Reviewer
 
     if repeat > 1:  # every round must ask the model again
-        settings = replace(settings, llm=replace(settings.llm, cache_size=0))
+        settings = replace(settings, llm=replace(settings.llm, cache_size=0))  # type: ignore[type-var]
     reviewer = Reviewer(settings, engine=engine)
     started = time.perf_counter()
     run: LLMRun | None = None
@@ -333,7 +334,7 @@ def evaluate_cases(cases: list[Case], settings: Settings, engine: str = "offline
     return report
 
 
-def evaluate_files(paths: list[str | Path], settings: Settings, engine: str = "offline",
+def evaluate_files(paths: list[str | Path], settings: ReviewSettings, engine: str = "offline",
                    split: str = "all", **llm: Any) -> dict[str, Any]:
     """Review every case of several corpus files (one split of them) and score the results.
 
@@ -345,7 +346,7 @@ def evaluate_files(paths: list[str | Path], settings: Settings, engine: str = "o
     return report
 
 
-def evaluate_file(path: str | Path, settings: Settings, engine: str = "offline") -> dict[str, Any]:
+def evaluate_file(path: str | Path, settings: ReviewSettings, engine: str = "offline") -> dict[str, Any]:
     """Review every case of one corpus file and score the results."""
     report = evaluate_files([path], settings, engine)
     report["file"] = str(path)
@@ -436,9 +437,9 @@ def _cost(usage: dict[str, int], prices: dict[str, float] | None) -> float | Non
     return round(cost, 6)
 
 
-def llm_figures(cases: list[Case], run: LLMRun, settings: Settings) -> dict[str, Any]:
+def llm_figures(cases: list[Case], run: LLMRun, settings: ReviewSettings) -> dict[str, Any]:
     """Tokens, cost, latency, fallbacks, disagreements with the offline engine, variance."""
-    from bot.review.engine import review_offline
+    from bot.review.offline import review_offline
 
     every = [r for reviews in run.rounds for r in reviews]
     usage = dict.fromkeys(("prompt_tokens", "cached_tokens", "completion_tokens", "total_tokens"), 0)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from bot.review.text import context_read
+
 FactKind = Literal["number", "date", "reference", "name", "commitment"]
 
 _PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,80}\]")
@@ -194,14 +196,12 @@ def _starts_sentence(text: str, at: int) -> bool:
 @lru_cache(maxsize=64)
 def _known_of(texts: tuple[str | None, ...]) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
     """What the sources say, once for all the candidates checked against them."""
-    from bot.review.engine import context_read  # the bounded slice the rules read too
-
     keys: set[tuple[str, str]] = set()
     words: set[str] = set()
     for source in texts:
         if not source:
             continue
-        source = context_read(source)
+        source = context_read(source)  # the bounded slice the rules read too
         keys.update((f.kind, f.key) for f in facts(source))
         words.update(_WORD.findall(fold(source)))
     return frozenset(keys), frozenset(words)

@@ -10,15 +10,20 @@ the offline engine covers.
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.review.text import strip_for_detection
+from bot.review.packs import function_words
+from bot.review.taxonomy import LANGUAGES
+from bot.review.text import Folded, fold, strip_for_detection
 
-SUPPORTED = ("fr", "en")
 _CONFIDENT = 0.80
+# A detection at least this sure is taken as it is; below, the customer's message may tell.
+SURE = 0.8
+_WORDS = re.compile(r"[a-z]+'?")
 _lock = threading.Lock()
 _model: Any = None
 _model_failed = False
@@ -82,7 +87,7 @@ def detect(text: str, function_word_share: dict[str, float] | None = None) -> De
     if guesses:
         top, prob = guesses[0]
         if prob >= _CONFIDENT:
-            if top in SUPPORTED:
+            if top in LANGUAGES:
                 if best_fw and best_fw != top and best_share >= 0.5 and best_share > share.get(top, 0) + 0.25:
                     return Detection(best_fw, 0.6, "function-words")
                 return Detection(top, prob, "model")
@@ -91,10 +96,32 @@ def detect(text: str, function_word_share: dict[str, float] | None = None) -> De
             return Detection(top, prob, "model")
         if best_fw and best_share >= 0.2:
             return Detection(best_fw, 0.5, "function-words")
-        supported = [(lab, p) for lab, p in guesses if lab in SUPPORTED]
-        if top in SUPPORTED or prob >= 0.5 or not supported:
+        supported = [(lab, p) for lab, p in guesses if lab in LANGUAGES]
+        if top in LANGUAGES or prob >= 0.5 or not supported:
             return Detection(top, prob, "model")
         return Detection(supported[0][0], supported[0][1], "model")
     if best_fw and best_share > 0:
         return Detection(best_fw, 0.5, "function-words")
     return Detection("und", 0.0, "default")
+
+
+def _function_word_scores(folded_text: str) -> dict[str, float]:
+    """Per pack, the share of the text's words that are that language's function words."""
+    words = _WORDS.findall(folded_text)
+    if not words:
+        return {}
+    return {
+        lang: sum(1 for w in words if w in known) / len(words)
+        for lang, known in function_words().items()
+    }
+
+
+def detect_language(draft: str, folded: Folded | None = None) -> str:
+    """The draft's language code ("und" when nothing could be told)."""
+    return detection(draft, folded).language
+
+
+def detection(text: str, folded: Folded | None = None) -> Detection:
+    """Detection helped by the packs' function words; `folded`, when the caller has it."""
+    folded = folded or fold(text)
+    return detect(text, _function_word_scores(folded.text))

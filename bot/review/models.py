@@ -9,26 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Verdict = Literal["post", "revise", "block"]
-Severity = Literal["high", "medium", "low"]
-GoldenRule = Literal["reputation", "produce", "react", "federate"]
+# The taxonomy's names, re-exported: most modules import them from here with the models.
+from bot.review.taxonomy import (
+    CATEGORIES,
+    GOLDEN_RULES,
+    SEVERITIES,
+    SEVERITY_ORDER,
+    VERDICT_ORDER,
+    VERDICTS,
+    GoldenRule,
+    Severity,
+    Verdict,
+)
+
+__all__ = [
+    "CATEGORIES", "GOLDEN_RULES", "PLATFORMS", "SEVERITIES", "SEVERITY_ORDER", "VERDICTS",
+    "VERDICT_ORDER", "VOICES", "AddressForm", "BrandProfile", "Dismissal", "Finding", "GoldenRule",
+    "Review", "ReviewRequest", "Rewrite", "RuleScore", "Severity", "Span", "Strength", "Verdict",
+    "Voice",
+]
+
 Voice = Literal["neutral", "warm", "formal", "impertinent"]
 AddressForm = Literal["tu", "vous", "auto"]
 
-GOLDEN_RULES: tuple[GoldenRule, ...] = ("reputation", "produce", "react", "federate")
-VERDICTS: tuple[Verdict, ...] = ("post", "revise", "block")
-SEVERITIES: tuple[Severity, ...] = ("high", "medium", "low")
 VOICES: tuple[Voice, ...] = ("neutral", "warm", "formal", "impertinent")
 PLATFORMS: tuple[str, ...] = (
     "x", "instagram", "facebook", "linkedin", "tiktok", "google-reviews", "generic",
 )
-CATEGORIES: tuple[str, ...] = (
-    "deletion_demand", "censorship", "condescension", "insult", "blame_shift",
-    "no_acknowledgement", "private_redirect", "legal_threat", "sensitive_topic",
-    "discrimination", "aggressive_tone", "personal_data", "address_form", "platform_fit",
-)
-SEVERITY_ORDER: dict[str, int] = {"low": 1, "medium": 2, "high": 3}
-VERDICT_ORDER: dict[str, int] = {"post": 0, "revise": 1, "block": 2}
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,9 @@ from typing import Any
 import yaml
 
 from bot.datafiles import load_yaml
-from bot.review.models import CATEGORIES, GOLDEN_RULES, SEVERITIES
 from bot.review.prefilter import LazyStarts
+from bot.review.taxonomy import CATEGORIES, GOLDEN_RULES, PACK_DIR, SEVERITIES
 
-PACK_DIR = Path(__file__).parent / "packs"
 CHECKS = ("existence", "absence", "shouting", "address_mix")
 _VOCAB_REF = re.compile(r"\{([a-z_]+)\}")
 

@@ -12,21 +12,21 @@ Pure judgement on data read once: no I/O beyond the data file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from bot.datafiles import load_yaml
 from bot.review.models import Review, ReviewRequest
-from bot.review.text import fold
+from bot.review.text import CONTEXT_READ_CHARS, fold
 
 DATA = Path(__file__).parent / "packs" / "_topics.yml"
 # Below the engine's weak score (4): a reply that answers something else is to revise.
 OFF_TOPIC_SCORE = 3
 OFF_TOPIC_RISK = 35
 # The customer's message is read in a bounded slice, as the engine reads it.
-_READ = 10_000
+_READ = CONTEXT_READ_CHARS
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ def off_topic(draft: str, context: str | None) -> OffTopic | None:
 def judge(review: Review, request: ReviewRequest) -> Review:
     """The review, with an off-topic reply judged so in `produce` and never `post`.
 
-    When that turns a `post` into a `revise`, the offline rewrites (which answer
-    the customer's message or leave a [placeholder]) are added.
+    It proposes no rewrites: bot.review.offline.judged adds the offline ones when
+    this turns a `post` into a `revise`.
     """
     found = off_topic(request.draft, request.context)
     if found is None:
@@ -93,18 +93,4 @@ def judge(review: Review, request: ReviewRequest) -> Review:
     if review.verdict == "post":
         review.verdict = "revise"
         review.risk = max(review.risk, OFF_TOPIC_RISK)
-        if not review.rewrites:
-            from bot.review.packs import pack as pack_of
-            from bot.review.rewrites import propose
-
-            pack = pack_of(review.language)
-            if pack is not None:
-                review.rewrites = propose(replace(request, lang=pack.language), review, pack)
     return review
-
-
-def review_checked(request: ReviewRequest, *, rewrite: bool = True) -> Review:
-    """The offline review with relevance judged: what every caller of the engine uses."""
-    from bot.review.engine import review_offline
-
-    return judge(review_offline(request, rewrite=rewrite), request)

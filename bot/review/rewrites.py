@@ -26,12 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from bot.datafiles import load_yaml
-from bot.review.engine import context_read, fold_context
+from bot.review import relevance
+from bot.review.address import to_tu, to_vous
+from bot.review.engine import rules_review
 from bot.review.facts import describe, describe_replaced, facts, guard
+from bot.review.language import detect_language
 from bot.review.models import Review, ReviewRequest, Rewrite
 from bot.review.packs import Pack
+from bot.review.packs import pack as pack_of
 from bot.review.platforms import fits
-from bot.review.text import fold, placeholders
+from bot.review.taxonomy import LANGUAGES
+from bot.review.text import context_read, fold, fold_context, placeholders
 
 REACT_CATEGORIES = {"deletion_demand", "private_redirect", "no_acknowledgement", "blame_shift",
                     "personal_data"}
@@ -163,10 +168,8 @@ def _sentence(text: str) -> str:
 
 def _same_language(draft: str, language: str) -> bool:
     """Whether the draft's own sentences can be kept: not when the rewrite is a translation."""
-    from bot.review.engine import detect_language
-
     found = detect_language(draft)
-    return found == language or found not in ("fr", "en")
+    return found == language or found not in LANGUAGES
 
 
 def _read(review: Review, pack: Pack, reuse: bool) -> Reading:
@@ -403,8 +406,6 @@ def _repaired(request: ReviewRequest, review: Review, pack: Pack, form: str) -> 
     if text and text[0].islower():
         text = text[0].upper() + text[1:]
     if pack.language == "fr" and any(f.category == "address_form" for f in serious):
-        from bot.coach.followups import to_tu, to_vous  # the coach's word tables, data
-
         text = to_tu(text) if form == "tu" else to_vous(text)
     if not fits(text, request.platform):
         text = _fitted(text, request.platform)
@@ -456,8 +457,6 @@ def _form_of(text: str, pack: Pack) -> str | None:
 
 def wrong_form(text: str, request: ReviewRequest, language: str) -> bool:
     """Whether a French text addresses the customer otherwise than the draft (or the brand) does."""
-    from bot.review.packs import pack as pack_of
-
     pack = pack_of(language) if language == "fr" else None
     if pack is None:
         return False
@@ -471,9 +470,6 @@ def _own_words(text: str) -> int:
 def _checked(text: str, request: ReviewRequest, review: Review, pack: Pack, form: str,
              notes: list[str]) -> str | None:
     """The candidate as it may be offered, or None: guarded, faithful, reviewed again."""
-    from bot.review.engine import detect_language
-    from bot.review.relevance import off_topic, review_checked
-
     if not text or _own_words(text) < _MIN_WORDS or not fits(text, request.platform):
         return None
     guarded = guard(text, (request.draft, request.context),
@@ -487,14 +483,15 @@ def _checked(text: str, request: ReviewRequest, review: Review, pack: Pack, form
     if repeats_risk(text, review):
         return None
     said = detect_language(text)
-    if said in ("fr", "en") and said != pack.language:
+    if said in LANGUAGES and said != pack.language:
         return None
     if pack.language == "fr" and _form_of(text, pack) not in (None, form):
         return None
-    if off_topic(text, request.context):
+    if relevance.off_topic(text, request.context):
         return None
-    # Reviewed as the user would see it if they pasted it back: the second reading included.
-    again = review_checked(replace(request, draft=text, lang=pack.language), rewrite=False)
+    # Reviewed as the user would see it if they pasted it back: the second reading included
+    # (its relevance, the rest of review_checked, was judged just above).
+    again = rules_review(replace(request, draft=text, lang=pack.language))
     return text if again.verdict == "post" else None
 
 
@@ -511,15 +508,13 @@ def propose(
     Why a candidate was changed or left out by the fact guard is added to the
     review's notes.
     """
-    from bot.review.relevance import off_topic
-
     tpl = _templates().get(pack.language)
     if tpl is None:
         return []
     form = form or address_form(request, pack)
     reuse = _same_language(request.draft, pack.language)
     reading = _read(review, pack, reuse)
-    if off_topic(request.draft, request.context):
+    if relevance.off_topic(request.draft, request.context):
         # It answers something else: only whom it greets and how it signs are kept.
         reading = Reading(name=reading.name, signature=reading.signature)
     candidates: list[tuple[str, list[str]]] = []

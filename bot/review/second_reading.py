@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import re
 
-from bot.review.engine import context_read
 from bot.review.learned import ModelError, RiskModel
 from bot.review.models import Finding, ReviewRequest
 from bot.review.packs import Pack
-from bot.review.text import quoted_regions
+from bot.review.text import context_read, quoted_regions
 
 MIN_WORDS = 3
 _WORDS = re.compile(r"[^\W\d_]{2,}")

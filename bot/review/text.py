@@ -131,6 +131,40 @@ def _fold_slow(text: str) -> Folded:
     return Folded(text, "".join(out), tuple(origin))
 
 
+
+# How much of the customer's message (the context) is read: its first and last
+# CONTEXT_READ_CHARS // 2 characters. A complaint is said at the beginning or at the end of a
+# message, while the context has no length limit (a Slack thread parent can be 40,000
+# characters, a pasted log a megabyte): reading a bounded slice makes a 1 MB context cost
+# what a 10,000-character one does. Only what is read is cut: the request and the review
+# keep the whole message. The rules, the rewrites, the fact guard and the second reading
+# all read this same slice.
+CONTEXT_READ_CHARS = 10_000
+
+
+def context_read(context: str) -> str:
+    """The part of the customer's message that is read: all of it up to
+    CONTEXT_READ_CHARS, else its beginning and its end, cut at white space."""
+    if len(context) <= CONTEXT_READ_CHARS:
+        return context
+    half = CONTEXT_READ_CHARS // 2
+    head, tail = context[:half], context[-half:]
+    # Drop a word cut in two (« nul » read from « nullement »), with str methods: linear.
+    if not (head[-1].isspace() or context[half].isspace()):
+        words = head.rsplit(maxsplit=1)
+        head = words[0] if len(words) == 2 else head
+    if not (tail[0].isspace() or context[-half - 1].isspace()):
+        words = tail.split(maxsplit=1)
+        tail = words[1] if len(words) == 2 else tail
+    return head + "\n\n" + tail
+
+
+@lru_cache(maxsize=16)
+def fold_context(read: str) -> Folded:
+    """The part of the customer's message that is read, folded once for the context
+    flags and the rewrites alike."""
+    return fold(read)
+
 # Look-alike letters of other scripts ---------------------------------------
 #
 # Unicode's confusables (confusables.txt, as shipped by confusable-homoglyphs)

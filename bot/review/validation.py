@@ -7,6 +7,14 @@ import re
 DEFAULT_MAX_CHARS = 10_000
 # Control characters (but tab and line breaks), lone surrogates, private use.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff]")
+# Code points no encoder accepts alone (half of a UTF-16 pair).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """Text every encoder accepts: a lone surrogate (from a client or a bad paste) becomes U+FFFD,
+    one code point for one, so that offsets into the text stay right."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 class DraftError(ValueError):
@@ -32,4 +40,4 @@ def check_draft(draft: str | None, max_chars: int = DEFAULT_MAX_CHARS) -> str:
         raise DraftError(
             "The draft looks like binary data, not text: paste the reply as plain text.", "binary"
         )
-    return draft
+    return valid_text(draft)

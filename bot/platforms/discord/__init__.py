@@ -37,10 +37,12 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     import aiohttp
     import discord
 
+    from bot.logsafe import install_log_redaction
     from bot.platforms.discord.bot import CoachBot
 
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(level=logging.INFO)
+    install_log_redaction()
     bot = CoachBot(settings)
 
     async def run() -> None:

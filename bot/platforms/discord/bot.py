@@ -19,12 +19,23 @@ from discord import app_commands
 
 from bot.platforms.discord.archive import ReviewArchive
 from bot.platforms.discord.buttons import ReviewButton
-from bot.platforms.discord.send import NO_PINGS, reply_private, send_followups, send_messages
+from bot.platforms.discord.send import (
+    NO_PINGS,
+    message_kwargs,
+    reply_private,
+    send_followups,
+    send_messages,
+)
 from bot.render.discord import (
+    USE,
+    WHY,
     DiscordMessage,
     escape_mentions,
     render_notice,
     render_review,
+    render_rewrite_choice,
+    render_use,
+    render_why,
     text_messages,
 )
 from bot.render.labels import label, ui_language
@@ -81,7 +92,7 @@ class Cooldown:
 def _lang_of(text: str | None, locale: discord.Locale | None = None) -> str:
     """Interface language: the draft's when there is one, else the user's Discord locale."""
     if text and text.strip():
-        from bot.review.engine import detect_language
+        from bot.review.language import detect_language
 
         return ui_language(detect_language(text))
     return ui_language(str(locale) if locale else None)
@@ -209,6 +220,32 @@ class CoachBot(discord.Client):
     def review_messages(self, review: Review, owner: int, *, show_draft: bool) -> list[DiscordMessage]:
         key = self.archive.save(str(owner), review)
         return render_review(review, owner=str(owner), key=key, show_draft=show_draft)
+
+    async def press(self, button: ReviewButton, interaction: discord.Interaction[Any]) -> None:
+        """A review button pressed by its owner: the rewrite to copy, why, or the next style
+        in place of the shown one; the archived review it names may have expired."""
+        stored = self.archive.load(button.key)
+        if stored is None:
+            lang = ui_language(str(interaction.locale))
+            days = self.settings.store.retention_days
+            await reply_private(interaction, render_notice(label("discord_expired", lang, days=days)))
+            return
+        _, review = stored
+        if button.action == WHY:
+            await reply_private(interaction, render_why(review))
+        elif not review.rewrites:
+            lang = ui_language(review.language)
+            await reply_private(interaction, render_notice(label("discord_no_rewrite", lang)))
+        elif button.action == USE:
+            await reply_private(interaction, render_use(review, button.index))
+        else:  # another style: show the next rewrite in the same message
+            choice = render_rewrite_choice(
+                review, owner=str(button.owner), key=button.key, index=button.index + 1
+            )
+            kwargs = message_kwargs(choice)
+            kwargs.setdefault("view", None)
+            kwargs.pop("allowed_mentions", None)
+            await interaction.response.edit_message(allowed_mentions=NO_PINGS, **kwargs)
 
     def cooldown_notice(self, user_id: int, lang: str) -> str | None:
         wait = self.cooldown.retry_after(user_id)

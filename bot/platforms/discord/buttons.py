@@ -4,28 +4,21 @@ Each button's custom_id carries its whole state, `cmc:<action>:<owner>:<key>:<in
 (see bot.render.discord.custom_id): who asked, which archived review, which
 rewrite is shown. discord.py matches it against the template of a DynamicItem,
 so no view has to be re-registered after a restart.
+
+A press is answered by the client (CoachBot.press), which sends messages that
+carry buttons again: so this module knows no client and sends nothing, and the
+senders (send.py) build their views from it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 import discord
 
-from bot.render.discord import (
-    ANOTHER,
-    USE,
-    WHY,
-    Button,
-    render_rewrite_choice,
-    render_use,
-    render_why,
-)
+from bot.render.discord import ANOTHER, USE, WHY, Button
 from bot.render.labels import label, ui_language
-
-if TYPE_CHECKING:
-    from bot.platforms.discord.bot import CoachBot
 
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
@@ -33,6 +26,12 @@ _STYLES = {
     "success": discord.ButtonStyle.success,
 }
 TEMPLATE = rf"cmc:(?P<action>{USE}|{ANOTHER}|{WHY}):(?P<owner>[0-9]+):(?P<key>[0-9a-f]+):(?P<index>[0-9]+)"
+
+
+class ButtonHost(Protocol):
+    """The client the buttons run in (CoachBot): it does what a press asks."""
+
+    async def press(self, button: ReviewButton, interaction: discord.Interaction[Any]) -> None: ...
 
 
 class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
@@ -63,32 +62,8 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
         )
         return False
 
-    async def callback(self, interaction: discord.Interaction[CoachBot]) -> None:  # type: ignore[override]
-        from bot.platforms.discord.send import NO_PINGS, message_kwargs, reply_private
-        from bot.render.discord import render_notice
-
-        stored = interaction.client.archive.load(self.key)
-        if stored is None:
-            lang = ui_language(str(interaction.locale))
-            days = interaction.client.settings.store.retention_days
-            await reply_private(interaction, render_notice(label("discord_expired", lang, days=days)))
-            return
-        _, review = stored
-        if self.action == WHY:
-            await reply_private(interaction, render_why(review))
-        elif not review.rewrites:
-            lang = ui_language(review.language)
-            await reply_private(interaction, render_notice(label("discord_no_rewrite", lang)))
-        elif self.action == USE:
-            await reply_private(interaction, render_use(review, self.index))
-        else:  # another style: show the next rewrite in the same message
-            choice = render_rewrite_choice(
-                review, owner=str(self.owner), key=self.key, index=self.index + 1
-            )
-            kwargs = message_kwargs(choice)
-            kwargs.setdefault("view", None)
-            kwargs.pop("allowed_mentions", None)
-            await interaction.response.edit_message(allowed_mentions=NO_PINGS, **kwargs)
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        await cast(ButtonHost, interaction.client).press(self, interaction)
 
 
 def view_for(buttons: Sequence[Button]) -> discord.ui.View | None:

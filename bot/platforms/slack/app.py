@@ -13,6 +13,7 @@ they share.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -26,12 +27,15 @@ from bot.platforms.slack.core import SlackBot
 from bot.platforms.slack.events import Events
 from bot.platforms.slack.pool import ReviewPool, worker_count
 from bot.render import slack as render
-from bot.review.engine import detect_language
+from bot.review.language import detect_language
 from bot.review.reviewer import Reviewer
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.store import Store
+
+
+log = logging.getLogger("cm_coach.slack")
 
 
 def api_url(settings: Settings) -> str:
@@ -84,6 +88,8 @@ def build_app(
 
     workers = worker_count(settings.slack.review_processes)
     bot = SlackBot(settings, reviewer, store, coach, ReviewPool(workers) if workers else None)
+    if bot.pool is not None and reviewer.offload is None:
+        reviewer.offload = bot.offline_review  # coaching's reviews in the worker processes too
     commands, events, actions = Commands(bot), Events(bot), Actions(bot)
     logging.getLogger("slack_bolt.AsyncApp").addFilter(_quiet_client_note)
     app = AsyncApp(
@@ -96,10 +102,54 @@ def build_app(
     app.command(settings.slack.command)(ack=commands.ack_review, lazy=[commands.run_review])
     app.view(render.MODAL_CALLBACK)(ack=commands.ack_modal, lazy=[commands.run_modal])
     app.shortcut(render.SHORTCUT_CALLBACK)(ack=ack_only, lazy=[actions.run_shortcut])
-    app.event("app_mention")(ack=ack_only, lazy=[events.run_mention])
-    app.event("message")(ack=ack_only, lazy=[events.run_message])
+    app.event("app_mention")(ack=ack_only, lazy=[events.run_event])
+    app.event("message")(ack=ack_only, lazy=[events.run_event])
     app.event("app_home_opened")(ack=ack_only, lazy=[events.run_home])
     for action_id in (render.ACTION_COPY, render.ACTION_SHARE, render.ACTION_ANOTHER):
         app.action(action_id)(ack=ack_only, lazy=[actions.run_button])
     app.cm_coach = bot  # type: ignore[attr-defined]  # for serve() and tests
+    app.cm_coach_resume = lambda: resume(bot, commands, events, client)  # type: ignore[attr-defined]
     return app
+
+
+# A response_url takes answers for 30 minutes; later work is answered in the
+# channel (ephemeral) or by DM. Work older than a day is not answered at all.
+RESPONSE_URL_SECONDS = 30 * 60
+RESUME_SECONDS = 86_400.0
+
+
+async def resume(bot: SlackBot, commands: Commands, events: Events, client: AsyncWebClient) -> int:
+    """Answer the work that was acked and not answered before the last stop; how many."""
+    try:
+        ids = await asyncio.to_thread(bot.work.resumable, RESUME_SECONDS)
+    except Exception as exc:
+        log.warning("could not read unfinished work: %s", type(exc).__name__)
+        return 0
+
+    async def one(work_id: str) -> bool:
+        work = await asyncio.to_thread(bot.work.claim, work_id)
+        if work is None:
+            return False  # another instance took it
+        payload = work.payload
+        try:
+            if work.kind == "command":
+                expired = bot.work.clock() - work.created_at > RESPONSE_URL_SECONDS - 60
+                await commands.answer(payload, client, work.workspace, response_url_expired=expired)
+            elif work.kind == "event":
+                context = {"team_id": payload.get("team_id") or work.workspace,
+                           "bot_user_id": payload.get("bot_user_id")}
+                event = payload.get("event") or {}
+                if event.get("type") == "app_mention":
+                    await events.run_mention(event, client, context)
+                else:
+                    await events.run_message(event, client, context)
+        except Exception:
+            log.exception("unfinished work could not be answered")
+        bot.work.done(work_id, "resumed")
+        return True
+
+    done = await asyncio.gather(*(one(work_id) for work_id in ids))
+    count = sum(done)
+    if count:
+        log.warning("answered %d request(s) acked before the last stop", count)
+    return count

@@ -17,6 +17,8 @@ from bot.review.validation import DraftError, check_draft
 log = logging.getLogger("cm_coach.slack")
 
 HELP_WORDS = {"help": "en", "aide": "fr", "?": None, "-h": None, "--help": None}
+# What a /review command keeps in its durable work: enough to answer it after a restart.
+COMMAND_FIELDS = ("text", "user_id", "team_id", "channel_id", "response_url")
 
 
 class Commands:
@@ -28,35 +30,56 @@ class Commands:
 
     # -- /review ---------------------------------------------------------
 
-    async def ack_review(self, ack: Any, command: dict[str, Any]) -> None:
-        text = plain_from_slack(command.get("text")).strip()
-        user = command.get("user_id")
-        if text.lower() in HELP_WORDS:
-            lang = self._help_language(text.lower(), user)
-            await ack(text=render.help_text(lang), blocks=render.help_blocks(lang), response_type="ephemeral")
-        elif not text:
-            await ack()  # the form opens from the lazy listener
-        else:
-            await ack(text=render.reviewing_text(self.bot.draft_language(text, user)), response_type="ephemeral")
-
-    async def run_review(self, command: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
-        bot = self.bot
+    async def ack_review(self, ack: Any, command: dict[str, Any], context: Any) -> None:
         text = plain_from_slack(command.get("text")).strip()
         user = command.get("user_id") or ""
         if text.lower() in HELP_WORDS:
+            lang = self._help_language(text.lower(), user)
+            await ack(text=render.help_text(lang), blocks=render.help_blocks(lang), response_type="ephemeral")
             return
-        response_url = command.get("response_url")
-        channel = command.get("channel_id")
         if not text:
-            await self.open_modal(client, command, user)
+            await ack()  # the form opens from the lazy listener
             return
+        bot = self.bot
+        team = command.get("team_id") or context.get("team_id") or ""
+        lang = bot.draft_language(text, user)
+        notice = bot.rate_limited(team, user, lang)
+        if notice:  # the draft comes back with the notice: nothing typed is lost
+            context["limited"] = True
+            await ack(text=notice, blocks=render.notice_blocks(notice, text, lang), response_type="ephemeral")
+            return
+        # Written before the ack: if the process dies after it, the next start answers.
+        _, context["work_id"] = await bot.submit(team, user, "command", {
+            key: command.get(key) for key in COMMAND_FIELDS})
+        await ack(text=render.reviewing_text(lang), response_type="ephemeral")
+
+    async def run_review(self, command: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        text = plain_from_slack(command.get("text")).strip()
+        if text.lower() in HELP_WORDS or context.get("limited"):
+            return
+        if not text:
+            await self.open_modal(client, command, command.get("user_id") or "")
+            return
+        if not await self.bot.take(context):
+            return  # another process has it, or answered it already
+        await self.answer(command, client, context.get("team_id") or "")
+        await self.bot.finish(context, "response_url")
+
+    async def answer(self, command: dict[str, Any], client: AsyncWebClient, team: str,
+                     response_url_expired: bool = False) -> None:
+        """Review a /review draft and send the answer in place of the ack."""
+        bot = self.bot
+        text = plain_from_slack(command.get("text")).strip()
+        user = command.get("user_id") or ""
+        response_url = None if response_url_expired else command.get("response_url")
+        channel = command.get("channel_id")
         lang = bot.draft_language(text, user)
         try:
             await bot.locale(client, user)
             fallback, blocks = await bot.review_blocks_for(
-                text, team=context.get("team_id") or "", user=user, kind=OWN_DRAFT, lang_hint=lang)
+                text, team=command.get("team_id") or team, user=user, kind=OWN_DRAFT, lang_hint=lang)
             await bot.send_private(client, text=fallback, blocks=blocks, response_url=response_url,
-                                   channel=channel, user=user)
+                                   channel=channel, user=user, replace_original=True)
         except Exception:
             log.exception("/review could not be answered")
             await bot.last_resort(client, user, text, lang, response_url, channel)

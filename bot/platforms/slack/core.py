@@ -19,11 +19,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.app.limits import RateLimit
+from bot.app.work import DurableWork
 from bot.platforms.slack.memory import ReviewMemory
 from bot.platforms.slack.pool import BrokenProcessPool, ReviewPool
 from bot.render import slack as render
 from bot.render.labels import label, ui_language
-from bot.review.engine import detect_language
+from bot.review.language import detect_language
 from bot.review.models import PLATFORMS, VOICES, Review, ReviewRequest
 from bot.review.reviewer import Reviewer
 from bot.review.validation import DraftError
@@ -83,7 +85,47 @@ class SlackBot:
         self.coach = coach
         self.pool = pool
         self.memory = ReviewMemory(store, settings.profile)
+        self.work = DurableWork(store, PLATFORM)
+        self.limit = RateLimit(settings.slack.user_limit, settings.slack.user_limit_seconds)
         self._locales: dict[str, str | None] = {}
+
+    # -- durable work ----------------------------------------------------
+
+    async def submit(self, team: str, user: str, kind: str, payload: dict[str, Any],
+                     event_id: str | None = None) -> tuple[bool, str | None]:
+        """Write the request before it is acked: (first delivery?, work id). When the
+        store fails, the work is done all the same, only without a second chance."""
+        try:
+            work_id = await asyncio.to_thread(self.work.submit, conversation_key(team, user), kind, payload,
+                                              event_id)
+        except Exception as exc:
+            log.warning("could not write work before its ack: %s", type(exc).__name__)
+            return True, None
+        return work_id is not None, work_id
+
+    async def take(self, context: Any) -> bool:
+        """Whether this process should do the work the ack wrote (not taken elsewhere, not done)."""
+        work_id = context.get("work_id")
+        if not work_id:
+            return True
+        try:
+            return await asyncio.to_thread(self.work.claim, work_id) is not None
+        except Exception as exc:  # better a rare double answer than none
+            log.warning("could not take work: %s", type(exc).__name__)
+            return True
+
+    async def finish(self, context: Any, answer: str) -> None:
+        """Mark the work done at once, in the loop: one short UPDATE, but queued behind
+        other store writes in the threads it would widen the window in which a crash
+        makes the answer go again."""
+        work_id = context.get("work_id")
+        if work_id:
+            self.work.done(work_id, answer)
+
+    def rate_limited(self, team: str, user: str, lang: str) -> str | None:
+        """The notice for a user past their share of reviews, or None."""
+        wait = self.limit.retry_after((team, user))
+        return label("slack_rate_limited", lang, seconds=max(1, round(wait))) if wait else None
 
     # -- language --------------------------------------------------------
 
@@ -129,14 +171,7 @@ class SlackBot:
         """The reviewer's answer; when the LLM path fails in a way the reviewer
         did not catch, the offline review with a note. DraftError goes up."""
         if not self.reviewer.use_llm():
-            if self.pool is not None:
-                prepared = self.reviewer.prepare(request)  # DraftError here, in the loop
-                try:
-                    return await self.pool.review(prepared)
-                except BrokenProcessPool:
-                    log.warning("review processes stopped; reviewing in the app's process from now on")
-                    self.pool = None
-            return self.reviewer.review_sync(request)
+            return await self.offline_review(self.reviewer.prepare(request))  # DraftError here, in the loop
         deadline = self.settings.llm.deadline + 5
         try:
             return await asyncio.wait_for(self.reviewer.review(request), timeout=deadline)
@@ -144,9 +179,22 @@ class SlackBot:
             raise
         except Exception as exc:
             log.warning("LLM review failed, offline review used: %s", type(exc).__name__)
-            review = self.reviewer.review_sync(request)
+            review = await self.offline_review(self.reviewer.prepare(request))
             review.notes.append(label("slack_llm_fallback", lang, error=type(exc).__name__))
             return review
+
+    async def offline_review(self, request: ReviewRequest) -> Review:
+        """A prepared request's offline review in the worker processes (in a thread
+        once they are gone), so that the event loop only waits on it."""
+        if self.pool is not None:
+            try:
+                return await self.pool.review(request)
+            except BrokenProcessPool:
+                log.warning("review processes stopped; reviewing in threads from now on")
+                self.pool = None
+        from bot.review.offline import review_checked
+
+        return await asyncio.to_thread(review_checked, request)
 
     def record(self, team: str, user: str, kind: str, review: Review) -> None:
         """Keep the review in the user's history (the Home tab's figures)."""
@@ -209,13 +257,15 @@ class SlackBot:
 
     async def send_private(
         self, client: AsyncWebClient, *, text: str, blocks: list[dict[str, Any]],
-        response_url: str | None, channel: str | None, user: str,
+        response_url: str | None, channel: str | None, user: str, replace_original: bool = False,
     ) -> None:
-        """Only the user sees it: response_url, else chat.postEphemeral, else a DM."""
+        """Only the user sees it: response_url, else chat.postEphemeral, else a DM.
+        replace_original: the answer takes the place of the ack's "Reviewing…", so an
+        answer sent again after a crash still shows once."""
         if response_url:
             try:
                 resp = await AsyncWebhookClient(response_url).send(
-                    text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+                    text=text, blocks=blocks, response_type="ephemeral", replace_original=replace_original)
                 if resp.status_code == 200:
                     return
                 log.warning("response_url answered %s", resp.status_code)

@@ -27,23 +27,57 @@ from bot.render.labels import label, ui_language
 log = logging.getLogger("cm_coach.slack")
 
 
+def answered(event: dict[str, Any], bot_user: str | None) -> bool:
+    """Events that get an answer: a person's mention, a person's new DM (no bots, no edits)."""
+    if event.get("bot_id") or event.get("subtype"):
+        return False
+    if event.get("type") == "app_mention":
+        return True
+    user = event.get("user")
+    return event.get("type") == "message" and event.get("channel_type") == "im" and bool(user) and user != bot_user
+
+
 class Events:
     def __init__(self, bot: SlackBot) -> None:
         self.bot = bot
 
-    async def once_per_event(self, body: dict[str, Any], next_: Any) -> BoltResponse | None:
-        """An Events API retry (same event_id, X-Slack-Retry-Num) is acknowledged and dropped."""
+    async def once_per_event(self, body: dict[str, Any], context: Any, next_: Any) -> BoltResponse | None:
+        """Each event is answered once: a retry (same event_id) is acknowledged and dropped.
+
+        For the events that get an answer (mentions, DMs) the event id is
+        recorded with the work, before the ack, in one transaction: a crash
+        after the ack leaves the work for the next start, and a retry of an
+        event whose first delivery was never acked is still answered.
+        """
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
-            try:
-                first = self.bot.store.mark_event(PLATFORM, str(event_id))
-            except Exception as exc:  # better a rare double answer than none
-                log.warning("event de-duplication unavailable: %s", type(exc).__name__)
-                first = True
+            event = body.get("event") or {}
+            team = body.get("team_id") or context.get("team_id") or ""
+            if answered(event, context.get("bot_user_id")):
+                first, context["work_id"] = await self.bot.submit(
+                    team, event.get("user") or "", "event",
+                    {"event": event, "team_id": team, "bot_user_id": context.get("bot_user_id")},
+                    event_id=str(event_id))
+            else:
+                try:
+                    first = self.bot.store.mark_event(PLATFORM, str(event_id))
+                except Exception as exc:  # better a rare double answer than none
+                    log.warning("event de-duplication unavailable: %s", type(exc).__name__)
+                    first = True
             if not first:
                 return BoltResponse(status=200, body="")
         await next_()
         return None
+
+    async def run_event(self, event: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
+        """A mention or a DM, once, by whichever process takes its work."""
+        if not answered(event, context.get("bot_user_id")) or not await self.bot.take(context):
+            return
+        if event.get("type") == "app_mention":
+            await self.run_mention(event, client, context)
+        else:
+            await self.run_message(event, client, context)
+        await self.bot.finish(context, "posted")
 
     # -- mentions ----------------------------------------------------------
 

@@ -24,7 +24,7 @@ log = logging.getLogger("cm_coach.slack")
 
 def _warm() -> None:
     """Load the rule packs and the language model before the first review arrives."""
-    from bot.review.engine import review_offline
+    from bot.review.offline import review_offline
 
     review_offline(ReviewRequest(draft="Please delete the photo."))
 
@@ -44,7 +44,7 @@ def _start_worker() -> None:
 
 
 def _review(request: ReviewRequest) -> Review:
-    from bot.review.relevance import review_checked
+    from bot.review.offline import review_checked
 
     return review_checked(request)
 

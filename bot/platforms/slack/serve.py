@@ -111,11 +111,22 @@ async def check_bot_token(client: Any, api: str) -> dict[str, Any]:
     return dict(resp.data) if isinstance(resp.data, dict) else {}
 
 
-async def start_http(app: AsyncApp, host: str, port: int, path: str = "/slack/events") -> tuple[web.AppRunner, int]:
-    """Serve the app with Bolt's aiohttp adapter; returns the runner and the bound port."""
+async def start_http(app: AsyncApp, host: str, port: int, path: str = "/slack/events",
+                     signing_secret: str | None = None) -> tuple[web.AppRunner, int]:
+    """Serve the app with Bolt's aiohttp adapter; returns the runner and the bound port.
+
+    The signature is checked on the raw body before Bolt parses it (bot/platforms/slack/http.py);
+    without `signing_secret`, the app's own is used.
+    """
     from aiohttp import web
 
-    runner = web.AppRunner(app.web_app(path=path, port=port), access_log=None)
+    from bot.platforms.slack.http import signature_middleware
+
+    secret = signing_secret if signing_secret is not None else str(getattr(app, "_signing_secret", "") or "")
+    web_app = app.web_app(path=path, port=port)
+    if secret:
+        web_app.middlewares.append(signature_middleware(secret))
+    runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
@@ -156,26 +167,31 @@ async def _until_stopped() -> None:
 async def _run(config: SlackConfig, settings: Settings) -> int:
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.app.services import Services, StoreUnavailable
     from bot.platforms.slack.app import build_app
-    from bot.store import Store
 
     client = AsyncWebClient(token=config.bot_token, base_url=config.api_url)
     identity = await check_bot_token(client, config.api_url)
     if config.mode == "socket":
         await check_app_token(client, config.app_token)
     try:
-        store = Store.in_data_dir(settings.data_dir, retention_days=settings.store.retention_days)
-    except Exception as exc:
-        raise StartupError(f"cannot open the store in {settings.data_dir} ({exc}): set store.data_dir "
-                           "to a writable folder") from exc
-    app = build_app(settings, client=client, store=store, signing_secret=config.signing_secret)
+        services = Services.open(settings)  # retention applied now, then daily below
+    except StoreUnavailable as exc:
+        raise StartupError(str(exc)) from exc
+    store = services.store
+    app = build_app(settings, client=client, store=store, reviewer=services.reviewer, coach=services.coach,
+                    signing_secret=config.signing_secret)
     bot = app.cm_coach  # type: ignore[attr-defined]
     who = f"@{identity.get('user', 'cm-coach')} in {identity.get('team', 'your workspace')}"
+    background: list[asyncio.Task[Any]] = []
     try:
         if bot.pool is not None:
             await asyncio.to_thread(bot.pool.warm_up)
+        background.append(asyncio.create_task(services.keep_applying_retention()))
+        # What was acked before a crash is answered once the app listens again.
+        background.append(asyncio.create_task(app.cm_coach_resume()))  # type: ignore[attr-defined]
         if config.mode == "http":
-            runner, port = await start_http(app, config.host, config.port, config.path)
+            runner, port = await start_http(app, config.host, config.port, config.path, config.signing_secret)
             print(f"cm-coach: {who}, HTTP mode on http://{config.host}:{port}{config.path} "
                   "(set it as the Request URL of the command, the shortcut, events and interactivity)",
                   file=sys.stderr, flush=True)
@@ -196,6 +212,8 @@ async def _run(config: SlackConfig, settings: Settings) -> int:
             await handler.close_async()
         return 0
     finally:
+        for task in background:
+            task.cancel()
         bot.close()
         store.close()
 
@@ -207,6 +225,9 @@ def serve(args: argparse.Namespace, settings: Settings, env: Mapping[str, str] |
         print("cm-coach: slack.log_level must be debug, info, warning or error", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logsafe import install_log_redaction
+
+    install_log_redaction()  # Bolt's debug logs carry request bodies, response_url included
     try:
         config = slack_config(args, settings, os.environ if env is None else env)
         return asyncio.run(_run(config, settings))

@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 import openai
 
-from bot.review.engine import review_offline
 from bot.review.facts import Fact
 from bot.review.llm import followup as llm_followup
 from bot.review.llm.merge import merge
@@ -50,10 +49,11 @@ from bot.review.llm.transport import (
     failure_note,
 )
 from bot.review.models import Review, ReviewRequest
+from bot.review.offline import review_offline
 from bot.review.redact import Redactor
 
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.review.options import ReviewSettings
 
 log = logging.getLogger(__name__)
 FORMAT_MODES = ("json_schema", "json_object", "none")
@@ -93,7 +93,7 @@ class _LoopState:
 class LLMReviewer:
     """Reviews with the settings' model; safe to share between concurrent tasks."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: ReviewSettings) -> None:
         self.settings = settings
         self.cfg = settings.llm
         self.base_url = settings.llm_base_url
@@ -144,7 +144,8 @@ class LLMReviewer:
     async def _review_uncached(self, request: ReviewRequest, prompts: Prompts, key: str,
                                started: float) -> Review:
         # The floor and the hints; its rewrites are only made if the model's all fail.
-        offline = review_offline(request, rewrite=False)
+        # In threads: the offline work is CPU, and the event loop must stay free to ack.
+        offline = await asyncio.to_thread(review_offline, request, rewrite=False)
         deadline_at = started + self.cfg.deadline
         redactor = Redactor(enabled=self.cfg.redact)
         try:
@@ -154,7 +155,7 @@ class LLMReviewer:
             return _fallback(request, failure_note(
                 exc, model=self.cfg.model, host=self.host, timeout=self.cfg.timeout,
                 deadline=self.cfg.deadline, secret=self.settings.llm_api_key))
-        review = merge(request, offline, answer, lambda: review_offline(request).rewrites)
+        review = await asyncio.to_thread(merge, request, offline, answer, lambda: review_offline(request).rewrites)
         review.model = self.cfg.model
         review.prompt_version = prompts.version
         review.usage = usage
@@ -398,7 +399,7 @@ async def _close_at_shutdown(client: openai.AsyncOpenAI) -> None:
         await client.close()
 
 
-def make_client(settings: Settings) -> openai.AsyncOpenAI:
+def make_client(settings: ReviewSettings) -> openai.AsyncOpenAI:
     """A client for the settings' endpoint, without the SDK's own retries.
 
     With `[llm] api_version`, the SDK's Azure client: deployment URLs

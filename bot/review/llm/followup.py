@@ -25,12 +25,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.review.engine import detect_language
 from bot.review.facts import Fact, describe, guard
+from bot.review.language import detect_language
 from bot.review.llm.prompts import FollowUpPrompts, as_data, brand_text, clip
 from bot.review.llm.schema import OutputError, _strict
 from bot.review.models import BrandProfile
 from bot.review.redact import Redactor
+from bot.review.taxonomy import LANGUAGES
 from bot.review.text import placeholders
 
 # The instructions the prompt explains (prompts/followup.system.md).
@@ -125,7 +126,7 @@ def parse_answer(content: str | None, *, current: str, instruction: str, lang: s
         raise OutputError("the 'longer' version is not longer")
     target = TRANSLATIONS.get(instruction, lang)
     detected = detect_language(text)
-    if detected in ("fr", "en") and target in ("fr", "en") and detected != target:
+    if detected in LANGUAGES and target in LANGUAGES and detected != target:
         raise OutputError(f"the new version is in '{detected}', not '{target}'")
     # A placeholder the model filled in is a fact it invented.
     before, after = placeholders(current), placeholders(text)

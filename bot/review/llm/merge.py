@@ -23,13 +23,10 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.review.engine import CATEGORY_RULES, detect_language
 from bot.review.facts import describe, describe_replaced, guard
+from bot.review.language import detect_language
 from bot.review.llm.schema import DISMISS_REASONS, LLMReview
 from bot.review.models import (
-    GOLDEN_RULES,
-    SEVERITY_ORDER,
-    VERDICT_ORDER,
     Dismissal,
     Finding,
     Review,
@@ -38,7 +35,16 @@ from bot.review.models import (
     RuleScore,
     Span,
 )
+from bot.review.offline import review_checked
 from bot.review.platforms import fits
+from bot.review.rewrites import fact_labels, repeats_risk, wrong_form
+from bot.review.taxonomy import (
+    CATEGORY_RULES,
+    GOLDEN_RULES,
+    LANGUAGES,
+    SEVERITY_ORDER,
+    VERDICT_ORDER,
+)
 from bot.review.text import placeholders
 
 # Categories whose offline rules are precise enough to overrule the model: their
@@ -206,9 +212,6 @@ def check_rewrites(request: ReviewRequest, language: str, answer: LLMReview,
                    notes: list[str], offline: Review | None = None) -> list[Rewrite]:
     """The model's rewrites that pass the fact guard and the offline review again;
     `offline`, the offline review of the draft, names the words a rewrite must not repeat."""
-    from bot.review.relevance import review_checked
-    from bot.review.rewrites import fact_labels, repeats_risk, wrong_form
-
     kept: list[Rewrite] = []
     for r in answer.rewrites[:MAX_CHECKED]:
         if len(kept) == MAX_REWRITES:
@@ -225,7 +228,7 @@ def check_rewrites(request: ReviewRequest, language: str, answer: LLMReview,
         high = sorted({f.category for f in again.findings if f.severity == "high"})
         if high:
             why = "it still raises " + ", ".join(high)
-        elif language in ("fr", "en") and detect_language(text) != language:
+        elif language in LANGUAGES and detect_language(text) != language:
             why = "it is not in the draft's language"
         elif wrong_form(text, request, language):
             why = "it does not keep the draft's form of address"

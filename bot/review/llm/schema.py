@@ -23,12 +23,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-Category = Literal[
-    "deletion_demand", "censorship", "condescension", "insult", "blame_shift",
-    "no_acknowledgement", "private_redirect", "legal_threat", "sensitive_topic",
-    "discrimination", "aggressive_tone", "personal_data", "address_form", "platform_fit",
-]
-RuleId = Literal["reputation", "produce", "react", "federate"]
+from bot.review.taxonomy import CATEGORIES, GoldenRule, Severity, Verdict
+
+# The taxonomy's categories as the one type the schema accepts (built at import: the ids
+# are declared once, in bot.review.taxonomy).
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
+RuleId = GoldenRule
 # Why an offline finding may be wrong; "other" needs its why.
 DismissReason = Literal["quoted_speech", "negation", "brand_content", "protective_request",
                         "fan_banter", "other"]
@@ -54,7 +54,7 @@ class LLMFinding(_Model):
     quote: str | None = Field(description=(
         "The draft's exact words it points at, copied as they are; null for the whole draft."))
     category: Category = Field(description="The risk category.")
-    severity: Literal["high", "medium", "low"] = Field(description=(
+    severity: Severity = Field(description=(
         "high: likely bad buzz; medium: revise; low: worth a look."))
     why: str = Field(description="Why it is a risk, in one sentence, in the draft's language.")
     case: str | None = Field(description="Netflix, Decathlon, easyJet, SNCF or null.")
@@ -122,7 +122,7 @@ class LLMReview(_Model):
     dismissals: list[LLMDismissal] = Field(default_factory=list, description=(
         "The offline hints judged wrong; a hint not dismissed stays."))
     golden_rules: list[LLMRuleScore] = Field(description="The four golden rules, scored.")
-    verdict: Literal["post", "revise", "block"] = Field(description=(
+    verdict: Verdict = Field(description=(
         "block if a finding is high; revise if medium or a weak score; else post."))
     risk: int = Field(description="0-100: post 0-29, revise 30-69, block 70-100.")
     rewrites: list[LLMRewrite] = Field(default_factory=list, description=(

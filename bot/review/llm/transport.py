@@ -65,17 +65,29 @@ def usage_of(usage: Any) -> dict[str, int]:
             "cached_tokens": cached or 0}
 
 
+# Query parameters that carry a credential (Azure's api-key, Google's key, proxies' token…).
+SECRET_PARAMS = frozenset({"api-key", "api_key", "apikey", "key", "token", "access_token", "access-token",
+                           "secret", "client_secret", "password", "sig", "signature", "auth", "code"})
+
+
 def safe_url(url: str) -> str:
-    """The URL without the credentials a user may have written in it (user:password@)."""
-    if not url or "@" not in url:
+    """The URL without the credentials a user may have written in it: user:password@, and
+    the values of query parameters such as ?api-key=…"""
+    if not url or ("@" not in url and "?" not in url):
         return url
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # not a URL we can take apart: show nothing of it
+        return "***"
+    netloc = parts.netloc
+    if parts.username is not None or parts.password is not None:
+        netloc = "***@" + (parts.hostname or "") + (f":{port}" if port else "")
+    query = "&".join(
+        f"{name}=***" if sep and name.lower() in SECRET_PARAMS else f"{name}{sep}{value}"
+        for name, sep, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 class DeadlineReached(Exception):

@@ -1,7 +1,9 @@
 """A user's figures from their stored reviews, computed once for every front end.
 
-The DM `stats` reply (teaching.stats_text) and the Slack Home tab both show a
-UserStats; neither computes figures of its own. Pure: records in, figures out.
+The DM `stats` reply (coach.teaching.stats_text) and the Slack Home tab
+(render.slack.home_view) both show a UserStats; neither computes figures of its
+own. It lives with the renderers, below the coach, so that both can read it.
+Pure: records in, figures out.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any, Literal
 
-from bot.review.models import GOLDEN_RULES
+from bot.review.taxonomy import GOLDEN_RULES, VERDICTS
 
-VERDICTS = ("post", "revise", "block")
 # Reviews needed before a trend means anything (two halves of two).
 TREND_MIN = 4
 TREND_DELTA = 0.5
