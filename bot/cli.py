@@ -255,7 +255,7 @@ def _dispatch(args: argparse.Namespace) -> int | None:
     if args.command == "rules":
         return cmd_rules(args)
     if args.command == "doctor":
-        return _delegate("bot.review.doctor", "run", args)
+        return _delegate("bot.doctor", "run", args)
     if args.command == "chat":
         return _delegate("bot.platforms.console", "run", args)
     if args.command == "serve":

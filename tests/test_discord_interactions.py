@@ -31,6 +31,7 @@ from discord_fakes import (
     slash_review,
 )
 
+from bot.coach import ConversationKey
 from bot.config import DiscordSection, ReviewSection, Settings, StoreSection
 from bot.platforms.discord import serve
 from bot.platforms.discord.bot import CoachBot
@@ -93,9 +94,9 @@ def dispatch(bot: CoachBot, payload: dict[str, Any]) -> None:
 def stored_review(bot: CoachBot, message: dict[str, Any]) -> Review:
     custom_id = next(iter(buttons_of(message).values()))
     _, _, owner, key, _ = custom_id.split(":")
-    loaded = bot.archive.load(key)
-    assert loaded is not None and loaded[0] == owner
-    return loaded[1]
+    loaded = bot.desk.recall(key)
+    assert loaded is not None and loaded.owner == owner
+    return loaded.review
 
 
 async def review_via_slash(server: FakeDiscord, bot: CoachBot, **options: Any) -> dict[str, Any]:
@@ -258,7 +259,7 @@ async def test_cooldown_answers_the_second_request_privately(server: FakeDiscord
 
 
 class BrokenReviewer(Reviewer):
-    async def review(self, request):  # type: ignore[no-untyped-def]
+    def prepare(self, request):  # type: ignore[no-untyped-def]
         raise RuntimeError("the review service fell over")
 
 
@@ -339,6 +340,30 @@ async def test_another_style_edits_the_message_with_the_next_rewrite(server: Fak
     assert review.rewrites[1].text.split("[")[0].strip() in rewrite_embed["description"]
     ids = [c["custom_id"] for row in answer["data"]["components"] for c in row["components"]]
     assert ids and all(i.endswith(":1") for i in ids)
+
+
+async def test_another_style_after_the_last_rewrite_offers_a_new_style(server: FakeDiscord, bot: CoachBot):
+    message = await review_via_slash(server, bot, draft=DRAFT)
+    shown = len(stored_review(bot, message).rewrites)
+    # The last rewrite of the review is the one on screen.
+    another = buttons_of(message)["Another style"]
+    last = another.rsplit(":", 1)[0] + f":{shown - 1}"
+    on_screen = json.loads(json.dumps(message).replace(another, last))
+    dispatch(bot, button_press(on_screen, last))
+    answer = (await server.wait_for("POST", "/callback", count=2))[1].body
+    ids = [c["custom_id"] for row in answer["data"]["components"] for c in row["components"]]
+    key, index = ids[0].split(":")[3], int(ids[0].rsplit(":", 1)[1])
+    kept = bot.desk.recall(key)
+    assert kept is not None
+    # As on Slack: a style the review did not offer, kept with it so that its buttons work.
+    assert index == shown and len(kept.review.rewrites) == shown + 1
+    assert kept.review.rewrites[index].style not in {r.style for r in kept.review.rewrites[:shown]}
+
+
+async def test_slash_reviews_count_in_the_users_figures(server: FakeDiscord, bot: CoachBot):
+    await review_via_slash(server, bot, draft=DRAFT)
+    figures = bot.desk.stats(ConversationKey("discord", "dm", str(ALICE)))
+    assert figures.reviews == 1 and figures.verdicts
 
 
 async def test_why_explains_each_golden_rule_and_finding(server: FakeDiscord, bot: CoachBot):

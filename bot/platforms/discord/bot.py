@@ -8,16 +8,18 @@ never pings anyone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 
-from bot.platforms.discord.archive import ReviewArchive
+from bot.app.desk import OWN_DRAFT, PEER_DRAFT, Desk
+from bot.app.limits import Cooldown
+from bot.app.services import Services
+from bot.coach import ConversationKey
 from bot.platforms.discord.buttons import ReviewButton
 from bot.platforms.discord.send import (
     NO_PINGS,
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cm_coach.discord")
 
+WORKSPACE = "dm"
+
 # Discord caps a string option at 6,000 characters.
 OPTION_MAX = 6000
 
@@ -67,26 +71,9 @@ def intents_for(settings: Settings) -> discord.Intents:
     return intents
 
 
-class Cooldown:
-    """At most one request per user every `seconds`."""
-
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
-        self.clock = clock
-        self._last: dict[int, float] = {}
-
-    def retry_after(self, user_id: int) -> float:
-        """0 and the request is counted; else the seconds left to wait."""
-        if self.seconds <= 0:
-            return 0.0
-        now = self.clock()
-        last = self._last.get(user_id)
-        if last is not None and now - last < self.seconds:
-            return self.seconds - (now - last)
-        self._last[user_id] = now
-        if len(self._last) > 10_000:  # forget users whose cooldown is long over
-            self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
-        return 0.0
+def _key(user: str) -> ConversationKey:
+    """Discord user ids are global: one key per user, whatever the server."""
+    return ConversationKey(platform="discord", workspace=WORKSPACE, user=user)
 
 
 def _lang_of(text: str | None, locale: discord.Locale | None = None) -> str:
@@ -123,7 +110,6 @@ class CoachBot(discord.Client):
         settings: Settings,
         *,
         reviewer: Reviewer | None = None,
-        archive: ReviewArchive | None = None,
         coach: Coach | None = None,
         store: Store | None = None,
         **options: Any,
@@ -132,9 +118,10 @@ class CoachBot(discord.Client):
         super().__init__(allowed_mentions=NO_PINGS, **options)
         self.settings = settings
         self.reviewer = reviewer or Reviewer(settings)
-        self._archive = archive
         self._coach = coach
         self._store = store
+        self._desk: Desk | None = None
+        self._retention: asyncio.Task[None] | None = None
         self.cooldown = Cooldown(settings.discord.cooldown_seconds)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self._on_app_command_error  # type: ignore[method-assign]
@@ -144,30 +131,28 @@ class CoachBot(discord.Client):
     # ------------------------------------------------------------ lifecycle
 
     @property
-    def store(self) -> Store:
-        if self._store is None:
-            from bot.store import Store
-
-            self._store = Store.in_data_dir(self.settings.data_dir, self.settings.store.retention_days)
-        return self._store
+    def desk(self) -> Desk:
+        """The services and verbs shared with every surface, opened on first use."""
+        if self._desk is None:
+            services = Services.open(self.settings, store=self._store, reviewer=self.reviewer,
+                                     coach=self._coach, purge=False)
+            self._store, self._coach = services.store, services.coach
+            self._desk = Desk(services)
+        return self._desk
 
     @property
-    def archive(self) -> ReviewArchive:
-        if self._archive is None:
-            self._archive = ReviewArchive(self.store)
-        return self._archive
+    def store(self) -> Store:
+        return self.desk.services.store  # type: ignore[return-value]
 
     @property
     def coach(self) -> Coach:
-        if self._coach is None:
-            from bot.coach import Coach
-
-            self._coach = Coach(self.reviewer, self.store)
-        return self._coach
+        return self.desk.services.coach
 
     async def setup_hook(self) -> None:
         """Runs once per process, before the gateway connects: never on a reconnect."""
-        self.store.purge()  # drafts past the retention period, once per start
+        services = self.desk.services
+        await asyncio.to_thread(services.apply_retention)  # at start, then daily
+        self._retention = asyncio.create_task(services.keep_applying_retention())
         self.add_dynamic_items(ReviewButton)
         await self.tree.set_translator(LabelTranslator())
         await self.sync_commands()
@@ -198,39 +183,45 @@ class CoachBot(discord.Client):
 
     async def close(self) -> None:
         await super().close()
-        self._archive = None
+        if self._retention is not None:
+            self._retention.cancel()
+            self._retention = None
         if self._store is not None:
             self._store.close()
             self._store = None
+        self._desk = None
 
     # ------------------------------------------------------------ reviewing
 
     async def run_review(
-        self, draft: str, *, context: str | None, platform: str | None, user: str
+        self, draft: str, *, context: str | None, platform: str | None, user: str, kind: str = OWN_DRAFT,
     ) -> Review:
-        """Raises DraftError for a draft that cannot be reviewed."""
-        request = self.reviewer.request(
-            draft,
-            context=context if context and context.strip() else None,
-            platform=platform or self.settings.brand.platform,
-            user=user,
-        )
-        return await self.reviewer.review(request)
+        """The desk's review, counted in the user's figures. Raises DraftError for a
+        draft that cannot be reviewed."""
+        desk = self.desk
+        request = desk.request(draft, context=context, platform=platform or self.settings.brand.platform,
+                               user=user)
+        review = await desk.review(request, lambda error: label("slack_llm_fallback", _lang_of(draft),
+                                                                 error=error))
+        await asyncio.to_thread(desk.record, _key(user), kind, review)
+        return review
 
     def review_messages(self, review: Review, owner: int, *, show_draft: bool) -> list[DiscordMessage]:
-        key = self.archive.save(str(owner), review)
+        request = self.desk.request(review.draft, context=review.context, platform=review.platform,
+                                    user=str(owner))
+        key = self.desk.keep(review, request, ui_language(review.language), _key(str(owner)))
         return render_review(review, owner=str(owner), key=key, show_draft=show_draft)
 
     async def press(self, button: ReviewButton, interaction: discord.Interaction[Any]) -> None:
-        """A review button pressed by its owner: the rewrite to copy, why, or the next style
-        in place of the shown one; the archived review it names may have expired."""
-        stored = self.archive.load(button.key)
-        if stored is None:
+        """A review button pressed by its owner: the rewrite to copy, why, or another
+        style in place of the shown one; the kept review it names may have expired."""
+        item = await asyncio.to_thread(self.desk.recall, button.key)
+        if item is None:
             lang = ui_language(str(interaction.locale))
             days = self.settings.store.retention_days
             await reply_private(interaction, render_notice(label("discord_expired", lang, days=days)))
             return
-        _, review = stored
+        review = item.review
         if button.action == WHY:
             await reply_private(interaction, render_why(review))
         elif not review.rewrites:
@@ -238,10 +229,14 @@ class CoachBot(discord.Client):
             await reply_private(interaction, render_notice(label("discord_no_rewrite", lang)))
         elif button.action == USE:
             await reply_private(interaction, render_use(review, button.index))
-        else:  # another style: show the next rewrite in the same message
-            choice = render_rewrite_choice(
-                review, owner=str(button.owner), key=button.key, index=button.index + 1
-            )
+        else:  # another style: the next one that passes, else a new style, else back to the first
+            key, shown = button.key, len(review.rewrites)
+            found = await asyncio.to_thread(self.desk.another, item, button.index % shown)
+            index = found[1] if found is not None else 0
+            if len(review.rewrites) > shown:  # a new style: kept with the review, under a new key
+                key = await asyncio.to_thread(self.desk.keep, review, item.request, item.lang,
+                                              _key(str(button.owner)))
+            choice = render_rewrite_choice(review, owner=str(button.owner), key=key, index=index)
             kwargs = message_kwargs(choice)
             kwargs.setdefault("view", None)
             kwargs.pop("allowed_mentions", None)
@@ -307,11 +302,13 @@ class CoachBot(discord.Client):
             parent = await self.referenced(target)
             draft, context = target.content, (parent.content if parent is not None else None)
             lang = _lang_of(draft)
+            kind = OWN_DRAFT if target.author.id == message.author.id else PEER_DRAFT
         else:
             draft = text
             if not draft:
                 await send_messages(message, render_notice(label("discord_usage", lang)))
                 return
+            kind = OWN_DRAFT
         notice = self.cooldown_notice(message.author.id, lang)
         if notice:
             await send_messages(message, render_notice(notice))
@@ -319,7 +316,7 @@ class CoachBot(discord.Client):
         try:
             async with message.channel.typing():
                 review = await self.run_review(
-                    draft, context=context, platform=None, user=str(message.author.id)
+                    draft, context=context, platform=None, user=str(message.author.id), kind=kind
                 )
         except DraftError as exc:
             await send_messages(message, render_notice(str(exc), draft=draft))
@@ -350,9 +347,7 @@ class CoachBot(discord.Client):
         if notice:
             await send_messages(message, render_notice(notice), reply=False)
             return
-        from bot.coach import ConversationKey
-
-        key = ConversationKey(platform="discord", workspace="dm", user=str(message.author.id))
+        key = _key(str(message.author.id))
         async with message.channel.typing():
             reply = await self.coach.handle(key, text)
         out = text_messages(escape_mentions(reply.text)) if reply.text.strip() else []
@@ -430,6 +425,7 @@ def add_commands(tree: app_commands.CommandTree[CoachBot]) -> None:
             result = await bot.run_review(
                 draft, context=parent.content if parent else None, platform=None,
                 user=str(interaction.user.id),
+                kind=OWN_DRAFT if message.author.id == interaction.user.id else PEER_DRAFT,
             )
         except DraftError as exc:
             await send_followups(interaction, render_notice(str(exc), draft=draft), ephemeral=True)

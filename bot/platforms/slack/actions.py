@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.app.memory import Remembered
 from bot.platforms.slack.core import (
     OWN_DRAFT,
     PEER_DRAFT,
@@ -20,35 +20,11 @@ from bot.platforms.slack.core import (
     error_code,
     plain_from_slack,
 )
-from bot.platforms.slack.memory import Remembered
 from bot.render import slack as render
 from bot.render.labels import label, ui_language
-from bot.review.models import Review, ReviewRequest, Rewrite
+from bot.review.models import Review
 
 log = logging.getLogger("cm_coach.slack")
-
-# Every style the rewriter knows, in the order "Another style" offers them.
-REWRITE_STYLES = ("apology", "calm", "warm", "concise", "formal", "edited")
-
-
-def other_style(review: Review, request: ReviewRequest) -> Rewrite | None:
-    """A rewrite of the draft in a style the review does not offer yet, or None."""
-    from bot.review.packs import pack as pack_of
-    from bot.review.rewrites import propose
-
-    pack = pack_of(review.language)
-    if pack is None:
-        return None
-    shown_styles = {r.style for r in review.rewrites}
-    shown_texts = {r.text.strip() for r in review.rewrites}
-    styles = tuple(s for s in REWRITE_STYLES if s not in shown_styles)
-    if not styles:
-        return None
-    for rewrite in propose(replace(request, lang=pack.language), review, pack, styles=styles):
-        if rewrite.text.strip() not in shown_texts:
-            return rewrite
-    return None
-
 
 class Actions:
     def __init__(self, bot: SlackBot) -> None:
@@ -145,14 +121,14 @@ class Actions:
         (which re-reviews it: only a rewrite that passes is offered). It is kept
         with the review under a new reference, so its own buttons work and the
         next "Another style" knows what was shown."""
-        found = other_style(item.review, item.request)
+        found = await asyncio.to_thread(self.bot.desk.another, item)  # every rewrite is shown already
         if found is None:
             text = label("slack_no_other_style", lang)
             blocks = render.notice_blocks(text, None, lang)
         else:
-            item.review.rewrites.append(found)
-            ref = await asyncio.to_thread(self.bot.memory.put, item.review, item.request, lang, key)
-            text = found.text
-            blocks = render.another_blocks(item.review, len(item.review.rewrites) - 1, ref, lang)
+            rewrite, index = found
+            ref = await asyncio.to_thread(self.bot.desk.keep, item.review, item.request, lang, key)
+            text = rewrite.text
+            blocks = render.another_blocks(item.review, index, ref, lang)
         await self.bot.send_private(client, text=text, blocks=blocks, response_url=response_url,
                                     channel=channel, user=key.user)

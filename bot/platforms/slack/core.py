@@ -12,21 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.app.desk import OWN_DRAFT, PEER_DRAFT, Desk
 from bot.app.limits import RateLimit
+from bot.app.services import Services
 from bot.app.work import DurableWork
-from bot.platforms.slack.memory import ReviewMemory
 from bot.platforms.slack.pool import BrokenProcessPool, ReviewPool
 from bot.render import slack as render
 from bot.render.labels import label, ui_language
 from bot.review.language import detect_language
-from bot.review.models import PLATFORMS, VOICES, Review, ReviewRequest
+from bot.review.models import Review, ReviewRequest
 from bot.review.reviewer import Reviewer
 from bot.review.validation import DraftError
 
@@ -37,10 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("cm_coach.slack")
 
 PLATFORM = "slack"
-# Kinds of the reviews kept in the store: the user's own draft (counted in the
-# coach's figures with the drafts sent by DM), or a teammate's message.
-OWN_DRAFT = "draft"
-PEER_DRAFT = "peer"
+__all__ = ["OWN_DRAFT", "PEER_DRAFT", "PLATFORM", "SlackBot"]
 _SLACK_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 
 
@@ -84,7 +81,8 @@ class SlackBot:
         self.store = store
         self.coach = coach
         self.pool = pool
-        self.memory = ReviewMemory(store, settings.profile)
+        self.desk = Desk(Services(settings, store, reviewer, coach), offload=self.offline_review)
+        self.memory = self.desk.memory
         self.work = DurableWork(store, PLATFORM)
         self.limit = RateLimit(settings.slack.user_limit, settings.slack.user_limit_seconds)
         self._locales: dict[str, str | None] = {}
@@ -159,29 +157,11 @@ class SlackBot:
 
     def make_request(self, draft: str, *, context: str | None = None, platform: str | None = None,
                      voice: str | None = None, user: str | None = None) -> ReviewRequest:
-        profile = self.settings.profile
-        if voice in VOICES and voice != profile.voice:
-            profile = replace(profile, voice=voice)  # type: ignore[arg-type]
-        fields: dict[str, Any] = {"context": context or None, "profile": profile, "user": user}
-        if platform in PLATFORMS:
-            fields["platform"] = platform
-        return self.reviewer.request(draft, **fields)
+        return self.desk.request(draft, context=context, platform=platform, voice=voice, user=user)
 
     async def review(self, request: ReviewRequest, lang: str) -> Review:
-        """The reviewer's answer; when the LLM path fails in a way the reviewer
-        did not catch, the offline review with a note. DraftError goes up."""
-        if not self.reviewer.use_llm():
-            return await self.offline_review(self.reviewer.prepare(request))  # DraftError here, in the loop
-        deadline = self.settings.llm.deadline + 5
-        try:
-            return await asyncio.wait_for(self.reviewer.review(request), timeout=deadline)
-        except DraftError:
-            raise
-        except Exception as exc:
-            log.warning("LLM review failed, offline review used: %s", type(exc).__name__)
-            review = await self.offline_review(self.reviewer.prepare(request))
-            review.notes.append(label("slack_llm_fallback", lang, error=type(exc).__name__))
-            return review
+        """The desk's review; a failed LLM path says so in the user's language. DraftError goes up."""
+        return await self.desk.review(request, lambda error: label("slack_llm_fallback", lang, error=error))
 
     async def offline_review(self, request: ReviewRequest) -> Review:
         """A prepared request's offline review in the worker processes (in a thread
@@ -198,18 +178,7 @@ class SlackBot:
 
     def record(self, team: str, user: str, kind: str, review: Review) -> None:
         """Keep the review in the user's history (the Home tab's figures)."""
-        add = getattr(self.store, "add_review", None)
-        if add is None or not user:
-            return
-        try:
-            add(conversation_key(team, user), {
-                "kind": kind, "draft": review.draft, "context": review.context,
-                "language": review.language, "verdict": review.verdict, "risk": review.risk,
-                "categories": [f.category for f in review.findings],
-                "scores": {s.rule: s.score for s in review.golden_rules},
-            })
-        except Exception as exc:  # the review was delivered; a failed history write must not undo that
-            log.warning("could not record a review: %s", type(exc).__name__)
+        self.desk.record(conversation_key(team, user), kind, review)
 
     async def review_blocks_for(
         self, draft: str, *, team: str, user: str, kind: str, lang_hint: str,
@@ -297,13 +266,7 @@ class SlackBot:
     # -- plumbing ------------------------------------------------------------
 
     def audit(self, key: Any, action: str, detail: str) -> None:
-        audit = getattr(self.store, "audit", None)
-        if audit is None:
-            return
-        try:
-            audit(key, action, detail)
-        except Exception as exc:
-            log.warning("audit write failed: %s", type(exc).__name__)
+        self.desk.audit(key, action, detail)
 
     def close(self) -> None:
         if self.pool is not None:

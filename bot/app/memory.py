@@ -1,7 +1,7 @@
-"""Reviews kept for the buttons under them.
+"""Reviews kept for the buttons under them, on every surface.
 
-Button values are limited to 2,000 characters and a draft may be 10,000, so a
-button carries a short reference. The review itself is kept in the store
+A Slack button value holds 2,000 characters, a Discord custom_id 100, and a
+draft may be 10,000, so a button carries a short reference. The review itself is kept in the store
 (`keep_review`), so buttons still work after a restart, `forget` erases them
 and the retention purges them; a store without that method falls back to a
 bounded memory in the process.
@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.review.models import BrandProfile, Review, ReviewRequest
 
-log = logging.getLogger("cm_coach.slack")
+log = logging.getLogger("cm_coach.app")
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Remembered:
     review: Review
     request: ReviewRequest
     lang: str
+    owner: str = ""  # the user the review was made for (Discord's buttons answer only them)
 
 
 class ReviewMemory:
@@ -49,7 +50,7 @@ class ReviewMemory:
                 log.warning("could not keep a review in the store: %s", type(exc).__name__)
         ref = "m" + secrets.token_hex(8)
         with self._lock:
-            self._items[ref] = Remembered(review, request, lang)
+            self._items[ref] = Remembered(review, request, lang, str(getattr(key, "user", "")))
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return ref
@@ -77,4 +78,4 @@ class ReviewMemory:
             profile = replace(profile, voice=data["voice"])
         request = ReviewRequest(draft=review.draft, context=review.context, platform=review.platform,
                                 lang=review.language, profile=profile, user=data.get("user"))
-        return Remembered(review, request, str(data.get("ui_lang") or "en"))
+        return Remembered(review, request, str(data.get("ui_lang") or "en"), found[0][2])

@@ -1,0 +1,161 @@
+"""The desk: the verbs every surface uses, so that Slack, Discord and the console
+do the same thing when a person asks for the same thing.
+
+review      a draft in, a review out; never silent (the LLM path falls back to the
+            offline review with a note), never on the event loop
+keep        a review kept for the buttons under it; `recall` brings it back
+record      a review counted in the person's figures (`stats`)
+another     a rewrite not shown yet: the review's next one that passes, else a
+            new style from the rewriter
+stats       the person's figures; `forget` erases everything about them
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from bot.app.memory import Remembered, ReviewMemory
+from bot.app.services import Services
+from bot.coach import ConversationKey
+from bot.render.stats import UserStats
+from bot.review.models import PLATFORMS, VOICES, Review, ReviewRequest, Rewrite
+from bot.review.offline import review_checked
+from bot.review.validation import DraftError
+
+log = logging.getLogger("cm_coach.app")
+
+# Kinds of the reviews kept in a person's history: their own draft (counted in
+# their figures with the drafts sent by DM), or a teammate's message they checked.
+OWN_DRAFT = "draft"
+PEER_DRAFT = "peer"
+
+# Every style the rewriter knows, in the order "Another style" offers them.
+REWRITE_STYLES = ("apology", "calm", "warm", "concise", "formal", "edited")
+
+Offload = Callable[[ReviewRequest], Awaitable[Review]]
+
+
+class Desk:
+    def __init__(self, services: Services, *, offload: Offload | None = None) -> None:
+        self.services = services
+        self.offload = offload  # where offline reviews run: worker processes, else a thread
+        self.memory = ReviewMemory(services.store, services.settings.profile)
+
+    # -- review ------------------------------------------------------------
+
+    def request(self, draft: str, *, context: str | None = None, platform: str | None = None,
+                voice: str | None = None, user: str | None = None) -> ReviewRequest:
+        """A request with the brand's profile; the voice and platform chosen when valid."""
+        profile = self.services.settings.profile
+        if voice in VOICES and voice != profile.voice:
+            profile = replace(profile, voice=voice)  # type: ignore[arg-type]
+        fields: dict[str, Any] = {"context": context if context and context.strip() else None,
+                                  "profile": profile, "user": user}
+        if platform in PLATFORMS:
+            fields["platform"] = platform
+        return self.services.reviewer.request(draft, **fields)
+
+    async def offline(self, prepared: ReviewRequest) -> Review:
+        """The offline review of a validated request, off the event loop."""
+        if self.offload is not None:
+            return await self.offload(prepared)
+        return await asyncio.to_thread(review_checked, prepared)
+
+    async def review(self, request: ReviewRequest, fallback_note: Callable[[str], str] | None = None) -> Review:
+        """The reviewer's answer. When the LLM path fails in a way the reviewer did not
+        catch (or overruns its deadline), the offline review, with `fallback_note(error)`.
+        DraftError goes up: the surface says what to change."""
+        reviewer = self.services.reviewer
+        prepared = reviewer.prepare(request)  # DraftError here
+        if not reviewer.use_llm():
+            return await self.offline(prepared)
+        deadline = self.services.settings.llm.deadline + 5
+        try:
+            return await asyncio.wait_for(reviewer.review(request), timeout=deadline)
+        except DraftError:
+            raise
+        except Exception as exc:
+            log.warning("LLM review failed, offline review used: %s", type(exc).__name__)
+            review = await self.offline(prepared)
+            note = fallback_note(type(exc).__name__) if fallback_note else \
+                f"The review service failed ({type(exc).__name__}); this is the offline review."
+            review.notes.append(note)
+            return review
+
+    # -- buttons -----------------------------------------------------------
+
+    def keep(self, review: Review, request: ReviewRequest, lang: str, key: ConversationKey) -> str:
+        """The short reference a button carries for this review."""
+        return self.memory.put(review, request, lang, key)
+
+    def recall(self, ref: str) -> Remembered | None:
+        """The review a button names; None when unknown or past the retention."""
+        return self.memory.get(ref)
+
+    def another(self, item: Remembered, after: int | None = None) -> tuple[Rewrite, int] | None:
+        """A rewrite not shown yet and its index in `item.review.rewrites`: the next
+        passing one after `after` (None: every rewrite of the review has been shown),
+        else a new style from the rewriter, appended to the review. None when there
+        is nothing else to offer."""
+        rewrites = item.review.rewrites
+        if after is not None:
+            for index in range(after + 1, len(rewrites)):
+                if rewrites[index].verdict == "post":
+                    return rewrites[index], index
+        found = _new_style(item.review, item.request)
+        if found is None:
+            return None
+        rewrites.append(found)
+        return found, len(rewrites) - 1
+
+    # -- figures -----------------------------------------------------------
+
+    def record(self, key: ConversationKey, kind: str, review: Review) -> None:
+        """Count the review in the person's history (their figures), whatever the surface."""
+        if not key.user:
+            return
+        try:
+            self.services.store.add_review(key, {
+                "kind": kind, "draft": review.draft, "context": review.context,
+                "language": review.language, "verdict": review.verdict, "risk": review.risk,
+                "categories": [f.category for f in review.findings],
+                "scores": {s.rule: s.score for s in review.golden_rules},
+            })
+        except Exception as exc:  # the review was delivered; a failed history write must not undo that
+            log.warning("could not record a review: %s", type(exc).__name__)
+
+    def stats(self, key: ConversationKey) -> UserStats:
+        return self.services.coach.stats(key)
+
+    def forget(self, key: ConversationKey) -> int:
+        return self.services.store.forget(key)
+
+    def audit(self, key: ConversationKey, action: str, detail: str) -> None:
+        try:
+            self.services.store.audit(key, action, detail)
+        except Exception as exc:
+            log.warning("audit write failed: %s", type(exc).__name__)
+
+
+def _new_style(review: Review, request: ReviewRequest) -> Rewrite | None:
+    """A rewrite of the draft in a style the review does not offer yet (the rewriter
+    re-reviews it: only one that passes comes back), or None."""
+    from bot.review.packs import pack as pack_of
+    from bot.review.rewrites import propose
+
+    pack = pack_of(review.language)
+    if pack is None:
+        return None
+    shown_styles = {r.style for r in review.rewrites}
+    shown_texts = {r.text.strip() for r in review.rewrites}
+    styles = tuple(s for s in REWRITE_STYLES if s not in shown_styles)
+    if not styles:
+        return None
+    for rewrite in propose(replace(request, lang=pack.language), review, pack, styles=styles):
+        if rewrite.text.strip() not in shown_texts:
+            return rewrite
+    return None
