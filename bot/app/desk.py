@@ -21,7 +21,7 @@ from typing import Any
 from bot.app.memory import Remembered, ReviewMemory
 from bot.app.services import Services
 from bot.coach import ConversationKey
-from bot.render.stats import UserStats
+from bot.render.stats import UserStats, history_record
 from bot.review.models import PLATFORMS, VOICES, Review, ReviewRequest, Rewrite
 from bot.review.offline import review_checked
 from bot.review.validation import DraftError
@@ -119,12 +119,7 @@ class Desk:
         if not key.user:
             return
         try:
-            self.services.store.add_review(key, {
-                "kind": kind, "draft": review.draft, "context": review.context,
-                "language": review.language, "verdict": review.verdict, "risk": review.risk,
-                "categories": [f.category for f in review.findings],
-                "scores": {s.rule: s.score for s in review.golden_rules},
-            })
+            self.services.store.add_review(key, history_record(review, kind))
         except Exception as exc:  # the review was delivered; a failed history write must not undo that
             log.warning("could not record a review: %s", type(exc).__name__)
 

@@ -31,13 +31,14 @@ from bot.coach.texts import (
     say,
     severity_name,
 )
-from bot.render.stats import UserStats, user_stats
+from bot.render.stats import UserStats, history_record, user_stats
 from bot.review.facts import Fact, guard, shown
 from bot.review.language import detect_language
 from bot.review.models import Review, ReviewRequest, Rewrite
 from bot.review.offline import review_checked
 from bot.review.reviewer import Reviewer
 from bot.review.rewrites import fact_labels
+from bot.review.taxonomy import LANGUAGES
 from bot.review.validation import DraftError, valid_text
 from bot.store import ConflictError, Storage
 
@@ -122,7 +123,7 @@ class Coach:
 
     def _new_state(self) -> dict[str, Any]:
         configured = self.reviewer.settings.review.language
-        return {"v": STATE_VERSION, "lang": configured if configured in ("fr", "en") else "en",
+        return {"v": STATE_VERSION, "lang": configured if configured in LANGUAGES else "en",
                 "current": None, "drill": None, "pending_context": None, "confirm": None}
 
     async def _dispatch(self, key: ConversationKey, state: dict[str, Any], text: str) -> CoachReply:
@@ -137,7 +138,7 @@ class Coach:
                     return CoachReply(say("forget_done", lang, count=count), kind="forgotten", language=lang)
                 return self._say(state, "forget_cancelled", "confirm", lang)
         intent = parse(text)
-        if intent.language in ("fr", "en"):
+        if intent.language in LANGUAGES:
             state["lang"] = intent.language
         name = intent.name
         if name == "help":
@@ -178,7 +179,7 @@ class Coach:
     async def _draft(self, key: ConversationKey, state: dict[str, Any], text: str) -> CoachReply:
         draft = text.strip()
         detected = detect_language(draft)
-        if detected in ("fr", "en"):
+        if detected in LANGUAGES:
             state["lang"] = detected
         drill = state.get("drill")
         if drill:
@@ -195,12 +196,7 @@ class Coach:
             fields["platform"] = platform
         request = self.reviewer.request(draft, **fields)
         review = await self.reviewer.review(request)
-        record = {
-            "kind": kind, "draft": draft, "context": context, "language": review.language,
-            "verdict": review.verdict, "risk": review.risk,
-            "categories": [f.category for f in review.findings],
-            "scores": {s.rule: s.score for s in review.golden_rules},
-        }
+        record = history_record(review, kind) | {"draft": draft, "context": context}
         now = self.clock()
         review_id = self.store.add_review(key, record, now=now)
         digest = hashlib.sha256(draft.encode("utf-8")).hexdigest()[:12]
@@ -398,7 +394,7 @@ class Coach:
     def _unfaithful(self, text: str, lang: str | None, form: str | None) -> str | None:
         """Why a version does not keep the conversation's language or form of address, if it does not."""
         detected = detect_language(text)
-        if lang in ("fr", "en") and detected in ("fr", "en") and detected != lang:
+        if lang in LANGUAGES and detected in LANGUAGES and detected != lang:
             return "language"
         if lang == "fr" and form and followups.address_of(text) not in (None, form):
             return "form"
@@ -607,7 +603,7 @@ def _first_version(review: Review) -> str | None:
 
 def _language_of(text: str, fallback: str) -> str:
     detected = detect_language(text)
-    return detected if detected in ("fr", "en") else fallback
+    return detected if detected in LANGUAGES else fallback
 
 
 def _style_label(rewrite: Rewrite, lang: str) -> str:

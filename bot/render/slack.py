@@ -34,6 +34,7 @@ from bot.review.models import (
     Review,
     Rewrite,
 )
+from bot.review.taxonomy import LANGUAGES
 
 Block = dict[str, Any]
 
@@ -206,7 +207,7 @@ def _plain(text: str, limit: int = 75) -> dict[str, Any]:
 def review_language(review: Review, fallback: str | None = None) -> str:
     """The interface language for a review: the draft's when it is fr or en,
     else the user's locale when known, else English."""
-    if review.language in ("fr", "en"):
+    if review.language in LANGUAGES:
         return review.language
     return ui_language(fallback)
 

@@ -14,7 +14,20 @@ from dataclasses import dataclass, field
 from statistics import mean
 from typing import Any, Literal
 
+from bot.review.models import Review
 from bot.review.taxonomy import GOLDEN_RULES, VERDICTS
+
+
+def history_record(review: Review, kind: str) -> dict[str, Any]:
+    """What a person's history keeps of a review (the store's `add_review`), the same
+    from every surface: the figures are computed from these records."""
+    return {
+        "kind": kind, "draft": review.draft, "context": review.context, "language": review.language,
+        "verdict": review.verdict, "risk": review.risk,
+        "categories": [f.category for f in review.findings],
+        "scores": {s.rule: s.score for s in review.golden_rules},
+    }
+
 
 # Reviews needed before a trend means anything (two halves of two).
 TREND_MIN = 4

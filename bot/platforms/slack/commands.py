@@ -50,7 +50,8 @@ class Commands:
             return
         # Written before the ack: if the process dies after it, the next start answers.
         _, context["work_id"] = await bot.submit(team, user, "command", {
-            key: command.get(key) for key in COMMAND_FIELDS})
+            key: command.get(key) for key in COMMAND_FIELDS} | {"lang": lang})
+        context["lang"] = lang  # found once, here, for the answer too
         await ack(text=render.reviewing_text(lang), response_type="ephemeral")
 
     async def run_review(self, command: dict[str, Any], client: AsyncWebClient, context: Any) -> None:
@@ -62,7 +63,7 @@ class Commands:
             return
         if not await self.bot.take(context):
             return  # another process has it, or answered it already
-        await self.answer(command, client, context.get("team_id") or "")
+        await self.answer(command | {"lang": context.get("lang")}, client, context.get("team_id") or "")
         await self.bot.finish(context, "response_url")
 
     async def answer(self, command: dict[str, Any], client: AsyncWebClient, team: str,
@@ -73,7 +74,7 @@ class Commands:
         user = command.get("user_id") or ""
         response_url = None if response_url_expired else command.get("response_url")
         channel = command.get("channel_id")
-        lang = bot.draft_language(text, user)
+        lang = command.get("lang") or bot.draft_language(text, user)
         try:
             await bot.locale(client, user)
             fallback, blocks = await bot.review_blocks_for(

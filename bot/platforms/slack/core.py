@@ -28,6 +28,7 @@ from bot.render.labels import label, ui_language
 from bot.review.language import detect_language
 from bot.review.models import Review, ReviewRequest
 from bot.review.reviewer import Reviewer
+from bot.review.taxonomy import LANGUAGES
 from bot.review.validation import DraftError
 
 if TYPE_CHECKING:
@@ -149,7 +150,7 @@ class SlackBot:
         """The interface language for a draft: its own when fr or en, else the
         user's locale where known, else English."""
         lang = detect_language(text) if text.strip() else ""
-        if lang in ("fr", "en"):
+        if lang in LANGUAGES:
             return lang
         return ui_language(self.known_locale(user))
 
