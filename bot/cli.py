@@ -37,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         '  cm-coach review "Please delete the photo and DM us."\n'
         '  cm-coach review --context "My order arrived broken." --platform x "DM us."\n'
         "  echo \"Merci de retirer votre vidéo\" | cm-coach review - --format json\n"
-        "  cm-coach eval --held-back\n",
+        "  cm-coach eval --held-back\n"
+        "  cm-coach check replies.txt --fail-on block --format github\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"cm-coach {__version__}")
@@ -85,6 +86,28 @@ def _parser() -> argparse.ArgumentParser:
                    help="LLM engine: reviews at once (default: [llm] max_concurrency)")
     e.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="LLM engine: review every case N times, to see how much verdicts vary")
+
+    ch = sub.add_parser(
+        "check", help="review a library of canned replies, one per line, like a linter",
+        description="Judge every reply of .txt (one a line), .jsonl (a \"draft\" or \"text\" field, "
+        "optional \"context\") or .csv files (a header row) as `review` does, without rewrites.",
+        epilog="exit codes: 0 every line judged; 1 a line reached --fail-on; "
+        "2 a file or line could not be read (see the messages on standard error)",
+    )
+    ch.add_argument("files", nargs="+", metavar="FILE", help="replies: .txt, .jsonl or .csv")
+    ch.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
+                    help="text: a summary and the worst lines (default); json: every line; "
+                    "sarif: SARIF 2.1.0 for code scanning; github: workflow annotations")
+    ch.add_argument("--fail-on", choices=VERDICTS[1:],
+                    help="exit 1 when any line is judged this or worse")
+    ch.add_argument("--column", help="CSV: the column holding the reply (default: draft, then text)")
+    ch.add_argument("--lang", choices=LANGUAGES, help="the replies' language; detected per line when omitted")
+    ch.add_argument("--platform", help=f"where they will be posted: {', '.join(PLATFORMS)}")
+    ch.add_argument("--jobs", type=int, metavar="N",
+                    help="processes (default: every CPU above 2,000 lines; 1: this process only)")
+    ch.add_argument("--limit", type=int, default=20, metavar="N",
+                    help="text: the worst lines shown (default 20; 0: all)")
+    ch.add_argument("--config", help="config file")
 
     ru = sub.add_parser("rules", help="list the rules of the offline engine")
     ru.add_argument("--lang", choices=LANGUAGES, help="only this language")
@@ -254,6 +277,8 @@ def _dispatch(args: argparse.Namespace) -> int | None:
         return cmd_eval(args)
     if args.command == "rules":
         return cmd_rules(args)
+    if args.command == "check":
+        return _delegate("bot.render.check", "run", args)
     if args.command == "doctor":
         return _delegate("bot.doctor", "run", args)
     if args.command == "chat":

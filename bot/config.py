@@ -56,6 +56,8 @@ class SlackSection:
     # Reviews one person may ask for in any `user_limit_seconds` (0: no limit).
     user_limit: int = 10
     user_limit_seconds: float = 60.0
+    # Users (ids such as U0123ABCD) who may choose a channel's brand besides workspace admins.
+    admins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class DiscordSection:
 class StoreSection:
     data_dir: str = ""
     retention_days: int = 90
+    # Empty: SQLite in data_dir. postgresql://USER:PASSWORD@HOST:PORT/DB: several instances share it.
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,16 +83,28 @@ class Settings:
     slack: SlackSection = field(default_factory=SlackSection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     store: StoreSection = field(default_factory=StoreSection)
+    # More brands than [brand]: [brands.NAME] tables, same keys as [brand].
+    brands: dict[str, BrandSection] = field(default_factory=dict)
+    # Where each brand answers: "slack:TEAM/CHANNEL", "slack:CHANNEL",
+    # "discord:GUILD/CHANNEL" or "discord:GUILD" -> a name of [brands].
+    channels: dict[str, str] = field(default_factory=dict)
     source: str = "defaults"
 
     @property
     def profile(self) -> BrandProfile:
-        b = self.brand
-        return BrandProfile(
-            name=b.name, voice=b.voice, address=b.address,  # type: ignore[arg-type]
-            signature=b.signature, platform=b.platform,
-            banned_terms=tuple(b.banned_terms), extra_rules=tuple(b.extra_rules),
-        )
+        return _profile(self.brand)
+
+    def brand_profile(self, name: str | None) -> BrandProfile:
+        """The named brand's profile; [brand]'s for None or an unknown name."""
+        section = self.brands.get(name or "")
+        return self.profile if section is None else _profile(section)
+
+    def channel_brand(self, platform: str, workspace: str, channel: str) -> str | None:
+        """The brand the settings give a channel (most specific first), or None."""
+        for where in (f"{platform}:{workspace}/{channel}", f"{platform}:{channel}", f"{platform}:{workspace}"):
+            if where in self.channels and (workspace or not where.endswith(":")):
+                return self.channels[where]
+        return None
 
     @property
     def llm_api_key(self) -> str:
@@ -116,7 +132,16 @@ class Settings:
         return Path(user_data_dir("cm-coach", appauthor=False))
 
 
-_SECTIONS = {f.name: f for f in fields(Settings) if f.name != "source"}
+def _profile(b: BrandSection) -> BrandProfile:
+    return BrandProfile(
+        name=b.name, voice=b.voice, address=b.address,  # type: ignore[arg-type]
+        signature=b.signature, platform=b.platform,
+        banned_terms=tuple(b.banned_terms), extra_rules=tuple(b.extra_rules),
+    )
+
+
+# Sections read as one table each; [brands.NAME] and [channels] are read apart.
+_SECTIONS = {f.name: f for f in fields(Settings) if f.name not in ("source", "brands", "channels")}
 
 
 def _user_config_path() -> Path:
@@ -203,13 +228,50 @@ def _section(name: str, raw: dict[str, Any], env: dict[str, str], where: str) ->
     return replace(cls, **values)
 
 
+def _validate_brand(b: BrandSection, name: str, where: str) -> None:
+    if b.voice not in VOICES:
+        raise ConfigError(f"{where}: {name}.voice must be one of {', '.join(VOICES)}")
+    if b.address not in ("tu", "vous", "auto"):
+        raise ConfigError(f"{where}: {name}.address must be tu, vous or auto")
+    if b.platform not in PLATFORMS:
+        raise ConfigError(f"{where}: {name}.platform must be one of {', '.join(PLATFORMS)}")
+
+
+def _brands(raw: Any, where: str) -> dict[str, BrandSection]:
+    """[brands.NAME] tables: each a [brand] of its own."""
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise ConfigError(f"{where}: [brands] holds one table per brand, e.g. [brands.aerolux_fr]")
+    hints = get_type_hints(BrandSection)
+    brands: dict[str, BrandSection] = {}
+    for name, table in raw.items():
+        values: dict[str, Any] = {}
+        for key, val in table.items():
+            if key not in hints:
+                raise ConfigError(f"{where}: unknown setting [brands.{name}] {key}; see config.example.toml")
+            values[key] = _coerce(val, hints[key], f"{where} [brands.{name}] {key}")
+        brands[str(name)] = replace(BrandSection(name=str(name)), **values)
+    return brands
+
+
+def _channels(raw: Any, brands: dict[str, BrandSection], where: str) -> dict[str, str]:
+    try:
+        table = _table(raw, "dict[str, str]")
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: [channels] maps \"slack:TEAM/CHANNEL\" to a brand name ({exc})") from exc
+    for place, name in table.items():
+        if place.split(":", 1)[0] not in ("slack", "discord") or ":" not in place:
+            raise ConfigError(f"{where}: [channels] {place!r}: start it with slack: or discord:, "
+                              "e.g. \"slack:T0123/C0456\"")
+        if name not in brands:
+            known = ", ".join(sorted(brands)) or "none yet: add a [brands.NAME] table"
+            raise ConfigError(f"{where}: [channels] {place!r} names brand {name!r}; brands: {known}")
+    return table
+
+
 def _validate(s: Settings, where: str) -> None:
-    if s.brand.voice not in VOICES:
-        raise ConfigError(f"{where}: brand.voice must be one of {', '.join(VOICES)}")
-    if s.brand.address not in ("tu", "vous", "auto"):
-        raise ConfigError(f"{where}: brand.address must be tu, vous or auto")
-    if s.brand.platform not in PLATFORMS:
-        raise ConfigError(f"{where}: brand.platform must be one of {', '.join(PLATFORMS)}")
+    _validate_brand(s.brand, "brand", where)
+    for name, brand in s.brands.items():
+        _validate_brand(brand, f"brands.{name}", where)
     if s.review.engine not in ("offline", "llm", "auto"):
         raise ConfigError(f"{where}: review.engine must be offline, llm or auto")
     if s.review.language not in ("auto", *LANGUAGES):
@@ -248,11 +310,14 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {found} is not valid TOML ({exc}); fix that line") from exc
     for name in raw:
-        if name not in _SECTIONS:
+        if name not in _SECTIONS and name not in ("brands", "channels"):
             raise ConfigError(f"{where}: unknown section [{name}]; see config.example.toml")
         if not isinstance(raw[name], dict):
             raise ConfigError(f"{where}: [{name}] must be a table")
     sections = {name: _section(name, raw.get(name, {}), env, where) for name in _SECTIONS}
-    settings = Settings(**sections, source=where)
+    brands = _brands(raw.get("brands", {}), where)
+    channels = _channels(env.get("CM_COACH_CHANNELS") or raw.get("channels", {}), brands,
+                         "CM_COACH_CHANNELS" if env.get("CM_COACH_CHANNELS") else where)
+    settings = Settings(**sections, brands=brands, channels=channels, source=where)
     _validate(settings, where)
     return settings

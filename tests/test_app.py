@@ -93,3 +93,10 @@ def test_a_rate_limit_counts_each_person_apart_and_says_how_long_to_wait() -> No
     now[0] = 60.0
     assert limit.retry_after("ann") == 0
     assert RateLimit(0, 60.0).retry_after("ann") == 0  # no limit
+
+
+def test_a_database_out_of_reach_says_what_to_check_and_hides_its_password(tmp_path: Path) -> None:
+    url = "postgresql://cm:s3cret-pass@127.0.0.1:1/cm"  # nothing listens on port 1
+    with pytest.raises(StoreUnavailable) as caught:
+        Services.open(Settings(store=StoreSection(data_dir=str(tmp_path), url=url)))
+    assert "store.url" in str(caught.value) and "s3cret-pass" not in str(caught.value)

@@ -194,7 +194,7 @@ def test_a_broken_user_config_names_its_path(clean_env: Path) -> None:
 def _settings_keys() -> dict[str, set[str]]:
     out = {}
     for section in fields(Settings):
-        if section.name == "source":
+        if section.name in ("source", "brands", "channels"):  # tables of tables, documented as examples
             continue
         out[section.name] = {f.name for f in fields(section.default_factory())}  # type: ignore[misc]
     return out

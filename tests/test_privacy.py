@@ -103,8 +103,11 @@ def test_an_existing_folder_and_database_are_tightened_on_open(tmp_path: Path) -
 # -- 2. code points that cannot be encoded -------------------------------------------
 
 
-def test_the_store_replaces_lone_surrogates_instead_of_failing(tmp_path: Path) -> None:
-    store = Store(tmp_path / "s.sqlite3")
+# Each test taking `store_url` runs on SQLite and on PostgreSQL (tests/conftest.py).
+
+
+def test_the_store_replaces_lone_surrogates_instead_of_failing(store_url: str) -> None:
+    store = Store(url=store_url)
     try:
         store.add_review(ANN, record(f"Sorry {LONE} about that", f"Broken {LONE}"))
         store.save_conversation(ANN, {"current": {"draft": f"x{LONE}y"}})
@@ -122,6 +125,26 @@ def test_the_store_replaces_lone_surrogates_instead_of_failing(tmp_path: Path) -
         store.close()
 
 
+def test_the_store_replaces_nul_and_keeps_it_in_json(store_url: str) -> None:
+    """PostgreSQL refuses NUL in text: a column gets U+FFFD; JSON escapes it, so it comes back."""
+    who = ConversationKey("slack", "T1", f"U{LONE}\x00x")
+    store = Store(url=store_url)
+    try:
+        store.add_review(who, record("Sorry\x00 about that", "Broken\x00"))
+        store.save_conversation(who, {"draft": "a\x00b"})
+        work_id = store.submit_work("slack", who, "event\x00", {"text": "c\x00d"}, event_id="Ev\x00")
+        assert work_id is not None
+        review = store.reviews(who)[0]
+        assert review["draft"] == "Sorry\ufffd about that" and review["context"] == "Broken\ufffd"
+        assert store.load_conversation(who) == {"draft": "a\x00b"}
+        assert store.mark_event("slack", "Ev\ufffd") is False
+        taken = store.claim_work(work_id, "host:1")
+        assert taken is not None and taken["user"] == "U\ufffd\ufffdx" and taken["payload"] == {"text": "c\x00d"}
+        assert store.forget(who) == 3
+    finally:
+        store.close()
+
+
 def test_the_review_command_replaces_lone_surrogates(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["review", "--engine", "offline", "--format", "json", "--context", f"Broken seat {LONE}",
                  f"Please delete the photo {LONE} and DM us."])
@@ -133,8 +156,8 @@ def test_the_review_command_replaces_lone_surrogates(capsys: pytest.CaptureFixtu
     assert review["context"] == "Broken seat \ufffd"
 
 
-async def test_a_coaching_turn_with_a_lone_surrogate_is_reviewed_and_kept(tmp_path: Path) -> None:
-    store = Store(tmp_path / "c.sqlite3")
+async def test_a_coaching_turn_with_a_lone_surrogate_is_reviewed_and_kept(store_url: str) -> None:
+    store = Store(url=store_url)
     coach = Coach(Reviewer(Settings(), engine="offline"), store)
     try:
         reply = await coach.handle(ANN, f"Please delete the photo {LONE} and DM us.")
@@ -147,9 +170,8 @@ async def test_a_coaching_turn_with_a_lone_surrogate_is_reviewed_and_kept(tmp_pa
 # -- 3. two instances on one database -----------------------------------------------
 
 
-def test_a_save_on_a_version_another_instance_replaced_is_a_conflict(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    one, two = Store(path), Store(path)
+def test_a_save_on_a_version_another_instance_replaced_is_a_conflict(store_url: str) -> None:
+    one, two = Store(url=store_url), Store(url=store_url)
     try:
         # Both start the conversation: the second insert is refused.
         (state_1, v1), (state_2, v2) = one.load_conversation_versioned(ANN), two.load_conversation_versioned(ANN)
@@ -183,8 +205,8 @@ class PausingStore(Store):
     """An instance's store that waits, after its first load, until the other instance has
     loaded too: both then work on the same version of the conversation."""
 
-    def __init__(self, path: Path, barrier: threading.Barrier) -> None:
-        super().__init__(path)
+    def __init__(self, url: str, barrier: threading.Barrier) -> None:
+        super().__init__(url=url)
         self.barrier = barrier
         self.loads = 0
 
@@ -196,16 +218,15 @@ class PausingStore(Store):
         return loaded
 
 
-def test_two_instances_answering_follow_ups_at_once_keep_both(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    first = Store(path)
+def test_two_instances_answering_follow_ups_at_once_keep_both(store_url: str) -> None:
+    first = Store(url=store_url)
     try:
         start = asyncio.run(Coach(Reviewer(Settings(), engine="offline"), first).handle(ANN, EN_DRAFT))
         assert start.kind == "review"
     finally:
         first.close()
     barrier = threading.Barrier(2)
-    stores = [PausingStore(path, barrier), PausingStore(path, barrier)]
+    stores = [PausingStore(store_url, barrier), PausingStore(store_url, barrier)]
     replies: dict[str, Any] = {}
 
     def instance(store: Store, words: str) -> None:

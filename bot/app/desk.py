@@ -47,10 +47,33 @@ class Desk:
 
     # -- review ------------------------------------------------------------
 
+    def brand_for(self, platform: str, workspace: str, channel: str | None) -> str | None:
+        """The brand that answers in a channel: an admin's choice kept in the store, else
+        the settings' [channels], else None ([brand])."""
+        settings = self.services.settings
+        if not settings.brands or not channel:
+            return None
+        try:
+            name = self.services.store.channel_brand(platform, workspace, channel)
+        except Exception as exc:  # the settings still answer
+            log.warning("could not read a channel's brand: %s", type(exc).__name__)
+            name = None
+        if name in settings.brands:
+            return name
+        return settings.channel_brand(platform, workspace, channel)
+
+    def set_brand(self, key: ConversationKey, channel: str, brand: str | None) -> None:
+        """An admin's choice of brand for a channel (None: back to the settings)."""
+        self.services.store.set_channel_brand(key.platform, key.workspace, channel, brand, set_by=key.user)
+        self.audit(key, "brand.set", f"channel {channel}: {brand or 'the settings'}")
+
     def request(self, draft: str, *, context: str | None = None, platform: str | None = None,
-                voice: str | None = None, user: str | None = None) -> ReviewRequest:
-        """A request with the brand's profile; the voice and platform chosen when valid."""
-        profile = self.services.settings.profile
+                voice: str | None = None, user: str | None = None, brand: str | None = None) -> ReviewRequest:
+        """A request with the brand's profile ([brand], or the named one of [brands]);
+        the voice and platform chosen when valid."""
+        profile = self.services.settings.brand_profile(brand)
+        if brand and platform is None:
+            platform = profile.platform
         if voice in VOICES and voice != profile.voice:
             profile = replace(profile, voice=voice)  # type: ignore[arg-type]
         fields: dict[str, Any] = {"context": context if context and context.strip() else None,

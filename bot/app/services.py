@@ -28,11 +28,17 @@ class StoreUnavailable(Exception):
 
 def open_store(settings: Settings) -> Storage:
     """The store the settings name; StoreUnavailable with what to change otherwise."""
-    from bot.store import Store
+    from bot.store import open_store as open_by_url
 
     try:
-        return Store.in_data_dir(settings.data_dir, retention_days=settings.store.retention_days)
-    except Exception as exc:  # an unwritable or damaged data folder
+        return open_by_url(settings.store.url, settings.data_dir, retention_days=settings.store.retention_days)
+    except Exception as exc:  # an unwritable data folder, a database out of reach
+        if settings.store.url.strip():
+            from bot.logsafe import redact
+
+            raise StoreUnavailable(f"cannot open the store at {redact(settings.store.url)} "
+                                   f"({redact(str(exc))}); check store.url (or CM_COACH_STORE_URL) and "
+                                   "that the database answers") from exc
         raise StoreUnavailable(f"cannot open the store in {settings.data_dir} ({exc}); set store.data_dir "
                                "(or CM_COACH_STORE_DATA_DIR) to a writable folder") from exc
 

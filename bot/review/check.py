@@ -283,8 +283,6 @@ def read_inputs(paths: Sequence[str], column: str | None = None
                 ) -> tuple[list[InputFile], list[Entry], list[Problem]]:
     """Every reply of every file, and the lines that cannot be read. CheckError, before any
     file is read, for an unknown type or a missing file; after, for a missing column."""
-    if column and any(kind_of(p) != "csv" for p in paths):
-        raise CheckError("--column applies to .csv files only")
     for path in paths:
         kind_of(path)
         if not Path(path).is_file():

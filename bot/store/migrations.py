@@ -145,6 +145,18 @@ MIGRATIONS: list[Migration] = [
     ALTER TABLE conversations ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     UPDATE conversations SET version = 1;
     """),
+    # 6: the brand an admin chose for a channel (else the settings' [channels] decide).
+    Migration("""
+    CREATE TABLE channel_brands (
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        brand TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        updated_at {float} NOT NULL,
+        PRIMARY KEY (platform, workspace, channel)
+    );
+    """),
 ]
 
 

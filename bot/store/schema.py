@@ -85,3 +85,13 @@ work = Table(
     Column("created_at", Double, nullable=False),
     Column("done_at", Double),
 )
+
+channel_brands = Table(
+    "channel_brands", metadata,
+    Column("platform", Text, primary_key=True),
+    Column("workspace", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("brand", Text, nullable=False),
+    Column("set_by", Text, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)

@@ -195,14 +195,17 @@ class CoachBot(discord.Client):
 
     async def run_review(
         self, draft: str, *, context: str | None, platform: str | None, user: str, kind: str = OWN_DRAFT,
+        guild: int | None = None, channel: int | None = None,
     ) -> Review:
-        """The desk's review, counted in the user's figures. Raises DraftError for a
-        draft that cannot be reviewed."""
+        """The desk's review in the voice of the brand of that server or channel, counted
+        in the user's figures. Raises DraftError for a draft that cannot be reviewed."""
         desk = self.desk
-        request = desk.request(draft, context=context, platform=platform or self.settings.brand.platform,
-                               user=user)
-        review = await desk.review(request, lambda error: label("slack_llm_fallback", _lang_of(draft),
-                                                                 error=error))
+        brand = await asyncio.to_thread(desk.brand_for, "discord", str(guild), str(channel or "")) if guild else None
+        request = desk.request(draft, context=context, platform=platform, user=user, brand=brand)
+        lang = _lang_of(draft)
+        review = await desk.review(request, lambda error: label("slack_llm_fallback", lang, error=error))
+        if self.settings.brands:  # several brands: say whose voice this review used
+            review.notes.insert(0, label("brand_used", lang, brand=request.profile.name or brand or "—"))
         await asyncio.to_thread(desk.record, _key(user), kind, review)
         return review
 
@@ -316,7 +319,8 @@ class CoachBot(discord.Client):
         try:
             async with message.channel.typing():
                 review = await self.run_review(
-                    draft, context=context, platform=None, user=str(message.author.id), kind=kind
+                    draft, context=context, platform=None, user=str(message.author.id), kind=kind,
+                    guild=message.guild.id if message.guild else None, channel=message.channel.id,
                 )
         except DraftError as exc:
             await send_messages(message, render_notice(str(exc), draft=draft))
@@ -399,7 +403,7 @@ def add_commands(tree: app_commands.CommandTree[CoachBot]) -> None:
         try:
             result = await bot.run_review(
                 draft, context=context, platform=platform.value if platform else None,
-                user=str(interaction.user.id),
+                user=str(interaction.user.id), guild=interaction.guild_id, channel=interaction.channel_id,
             )
         except DraftError as exc:
             await send_followups(interaction, render_notice(str(exc), draft=draft), ephemeral=True)
@@ -426,6 +430,7 @@ def add_commands(tree: app_commands.CommandTree[CoachBot]) -> None:
                 draft, context=parent.content if parent else None, platform=None,
                 user=str(interaction.user.id),
                 kind=OWN_DRAFT if message.author.id == interaction.user.id else PEER_DRAFT,
+                guild=interaction.guild_id, channel=interaction.channel_id,
             )
         except DraftError as exc:
             await send_followups(interaction, render_notice(str(exc), draft=draft), ephemeral=True)

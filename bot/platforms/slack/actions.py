@@ -51,7 +51,7 @@ class Actions:
             fallback, blocks = await bot.review_blocks_for(
                 draft, team=context.get("team_id") or "", user=user, lang_hint=lang,
                 kind=OWN_DRAFT if message.get("user") == user else PEER_DRAFT,
-                context=customer, extra_note=note)
+                context=customer, extra_note=note, channel=channel)
             await bot.send_private(client, text=fallback, blocks=blocks, response_url=response_url,
                                    channel=channel, user=user)
         except Exception:

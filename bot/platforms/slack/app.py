@@ -72,9 +72,9 @@ def build_app(
     if reviewer is None:
         reviewer = Reviewer(settings)
     if store is None:
-        from bot.store import Store
+        from bot.app.services import open_store
 
-        store = Store.in_data_dir(settings.data_dir)
+        store = open_store(settings)
     if coach is None:
         from bot.coach import Coach
 

@@ -3,15 +3,23 @@ a bare /review opens the form; /review help answers in the ack."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.platforms.slack.core import OWN_DRAFT, SlackBot, error_code, plain_from_slack
+from bot.platforms.slack.core import (
+    OWN_DRAFT,
+    PLATFORM,
+    SlackBot,
+    conversation_key,
+    error_code,
+    plain_from_slack,
+)
 from bot.render import slack as render
-from bot.render.labels import ui_language
+from bot.render.labels import label, ui_language
 from bot.review.validation import DraftError, check_draft
 
 log = logging.getLogger("cm_coach.slack")
@@ -19,6 +27,9 @@ log = logging.getLogger("cm_coach.slack")
 HELP_WORDS = {"help": "en", "aide": "fr", "?": None, "-h": None, "--help": None}
 # What a /review command keeps in its durable work: enough to answer it after a restart.
 COMMAND_FIELDS = ("text", "user_id", "team_id", "channel_id", "response_url")
+# `/review brand NAME`: an admin chooses the brand of a channel; `default` goes back to the settings.
+BRAND_WORDS = {"brand", "marque"}
+DEFAULT_WORDS = {"default", "none", "défaut", "defaut", "aucune"}
 
 
 class Commands:
@@ -39,6 +50,10 @@ class Commands:
             return
         if not text:
             await ack()  # the form opens from the lazy listener
+            return
+        if text.split()[0].lower() in BRAND_WORDS:  # an admin's choice of brand: answered after the ack
+            context["brand_command"] = True
+            await ack()
             return
         bot = self.bot
         team = command.get("team_id") or context.get("team_id") or ""
@@ -61,6 +76,9 @@ class Commands:
         if not text:
             await self.open_modal(client, command, command.get("user_id") or "")
             return
+        if context.get("brand_command"):
+            await self.choose_brand(command, client, context.get("team_id") or command.get("team_id") or "")
+            return
         if not await self.bot.take(context):
             return  # another process has it, or answered it already
         await self.answer(command | {"lang": context.get("lang")}, client, context.get("team_id") or "")
@@ -78,12 +96,54 @@ class Commands:
         try:
             await bot.locale(client, user)
             fallback, blocks = await bot.review_blocks_for(
-                text, team=command.get("team_id") or team, user=user, kind=OWN_DRAFT, lang_hint=lang)
+                text, team=command.get("team_id") or team, user=user, kind=OWN_DRAFT, lang_hint=lang,
+                channel=channel)
             await bot.send_private(client, text=fallback, blocks=blocks, response_url=response_url,
                                    channel=channel, user=user, replace_original=True)
         except Exception:
             log.exception("/review could not be answered")
             await bot.last_resort(client, user, text, lang, response_url, channel)
+
+    async def choose_brand(self, command: dict[str, Any], client: AsyncWebClient, team: str) -> None:
+        """`/review brand NAME` in a channel: a workspace admin chooses the brand that answers
+        there (`/review brand default`: back to the settings); `/review brand` says which."""
+        bot = self.bot
+        user, channel = command.get("user_id") or "", command.get("channel_id") or ""
+        lang = ui_language(await bot.locale(client, user))
+        words = plain_from_slack(command.get("text")).split()[1:]
+        brands = bot.settings.brands
+        known = ", ".join(sorted(brands)) or "—"
+        if not words:
+            current = await asyncio.to_thread(bot.desk.brand_for, PLATFORM, team, channel)
+            shown = bot.settings.brand_profile(current).name or current or "[brand]"
+            text = label("brand_current", lang, brand=shown, brands=known)
+        elif not await self.is_admin(client, user):
+            text = label("brand_admins_only", lang)
+        else:
+            name = None if words[0].lower() in DEFAULT_WORDS else words[0]
+            if name is not None and name not in brands:
+                text = label("brand_unknown", lang, brand=name, brands=known)
+            else:
+                try:
+                    await asyncio.to_thread(bot.desk.set_brand, conversation_key(team, user), channel, name)
+                    shown = bot.settings.brand_profile(name).name or name or "[brand]"
+                    text = label("brand_set", lang, brand=shown)
+                except Exception as exc:
+                    log.warning("could not set a channel's brand: %s", type(exc).__name__)
+                    text = label("error_generic", lang)
+        await bot.send_private(client, text=text, blocks=render.notice_blocks(text, None, lang),
+                               response_url=command.get("response_url"), channel=channel, user=user)
+
+    async def is_admin(self, client: AsyncWebClient, user: str) -> bool:
+        """A workspace admin or owner, or a user listed in slack.admins."""
+        if user in self.bot.settings.slack.admins:
+            return True
+        try:
+            found = (await client.users_info(user=user)).get("user") or {}
+        except Exception as exc:
+            log.info("users.info failed for an admin check: %s", error_code(exc))
+            return False
+        return bool(found.get("is_admin") or found.get("is_owner"))
 
     async def open_modal(self, client: AsyncWebClient, command: dict[str, Any], user: str) -> None:
         bot = self.bot
@@ -127,7 +187,7 @@ class Commands:
                 draft, team=context.get("team_id") or "", user=user, kind=OWN_DRAFT, lang_hint=lang,
                 context=values.get(render.INPUT_CONTEXT) or None,
                 platform=values.get(render.INPUT_PLATFORM) or None,
-                voice=values.get(render.INPUT_VOICE) or None)
+                voice=values.get(render.INPUT_VOICE) or None, channel=metadata.get("channel"))
             await bot.send_private(client, text=fallback, blocks=blocks, response_url=metadata.get("url"),
                                    channel=metadata.get("channel"), user=user)
         except Exception:

@@ -184,11 +184,14 @@ class SlackBot:
     async def review_blocks_for(
         self, draft: str, *, team: str, user: str, kind: str, lang_hint: str,
         context: str | None = None, platform: str | None = None, voice: str | None = None,
-        extra_note: str | None = None,
+        extra_note: str | None = None, channel: str | None = None,
     ) -> tuple[str, list[dict[str, Any]]]:
-        """(fallback text, blocks) for a draft: the review, or a message saying what to do."""
+        """(fallback text, blocks) for a draft: the review in the voice of the brand that
+        answers in `channel`, or a message saying what to do."""
         try:
-            request = self.make_request(draft, context=context, platform=platform, voice=voice, user=user)
+            brand = await asyncio.to_thread(self.desk.brand_for, PLATFORM, team, channel)
+            request = self.desk.request(draft, context=context, platform=platform, voice=voice, user=user,
+                                        brand=brand)
             review = await self.review(request, lang_hint)
         except DraftError as exc:
             return str(exc), render.notice_blocks(str(exc), draft, lang_hint)
@@ -198,6 +201,8 @@ class SlackBot:
         if extra_note:
             review.notes.append(extra_note)
         lang = render.review_language(review, self.known_locale(user) or lang_hint)
+        if self.settings.brands:  # several brands: say whose voice this review used
+            review.notes.insert(0, label("brand_used", lang, brand=request.profile.name or brand or "—"))
         # Store writes wait on the disk: off the event loop, so acks never wait on them.
         ref = await asyncio.to_thread(self.memory.put, review, request, lang, conversation_key(team, user))
         await asyncio.to_thread(self.record, team, user, kind, review)

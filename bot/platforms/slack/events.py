@@ -117,14 +117,14 @@ class Events:
         if text:
             customer, note = await bot.thread_context(client, channel, event, lang)
             return await bot.review_blocks_for(text, team=team, user=user, kind=OWN_DRAFT, lang_hint=lang,
-                                               context=customer, extra_note=note)
+                                               context=customer, extra_note=note, channel=channel)
         if thread_ts and thread_ts != event.get("ts"):
             draft = await bot.thread_parent(client, channel, thread_ts)
             if not draft.strip():
                 notice = label("slack_message_empty", lang)
                 return notice, render.notice_blocks(notice, None, lang)
             return await bot.review_blocks_for(draft, team=team, user=user, kind=PEER_DRAFT,
-                                               lang_hint=bot.draft_language(draft, user))
+                                               lang_hint=bot.draft_language(draft, user), channel=channel)
         notice = label("slack_mention_help", lang)
         return notice, render.notice_blocks(notice, None, lang)
 
