@@ -109,6 +109,23 @@ def _parser() -> argparse.ArgumentParser:
                     help="text: the worst lines shown (default 20; 0: all)")
     ch.add_argument("--config", help="config file")
 
+    rp = sub.add_parser(
+        "report", help="write the team's figures as one HTML page",
+        description="Write one self-contained HTML page of the team's figures from the store: reviews "
+        "per week by verdict, the risks that recur, the golden-rule scores over time, approvals and "
+        "their delays, and the trend of each person who opted in. Drafts are never shown.",
+        epilog="exit codes: 0 written; 2 --since not understood, the store or a file out of reach",
+    )
+    rp.add_argument("--since", default="30d",
+                    help="the period's start: days (30d, the default), weeks (12w) or a date (2026-01-01)")
+    rp.add_argument("--out", default="cm-coach-report.html", metavar="PATH",
+                    help="the page to write (default: cm-coach-report.html here)")
+    rp.add_argument("--csv", metavar="PATH", help="also write the weekly figures as CSV")
+    rp.add_argument("--lang", choices=("en", "fr"), default="en", help="the page's language (default: en)")
+    rp.add_argument("--platform", choices=("slack", "discord", "all"), default="all",
+                    help="only one platform's reviews (default: all)")
+    rp.add_argument("--config", help="config file")
+
     ru = sub.add_parser("rules", help="list the rules of the offline engine")
     ru.add_argument("--lang", choices=LANGUAGES, help="only this language")
     ru.add_argument("--format", choices=("text", "json"), default="text")
@@ -119,6 +136,12 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("chat", help="coach in the terminal, as in a direct message")
     c.add_argument("--config", help="config file")
     c.add_argument("--user", default=None, help="who is talking (default: your login name)")
+
+    cr = sub.add_parser("crisis", help="crisis mode for every workspace and server: on, off, or its state")
+    cr.add_argument("state", nargs="?", choices=("on", "off", "status"), default="status")
+    cr.add_argument("--hours", type=float, help="with on: how long it lasts (default: team.crisis_hours)")
+    cr.add_argument("--config", help="config file")
+    cr.add_argument("--user", default=None, help="who does it, for the audit trail (default: your login name)")
 
     s = sub.add_parser("serve", help="run the bot on a chat platform")
     s.add_argument("platform", choices=("slack", "discord"))
@@ -279,10 +302,14 @@ def _dispatch(args: argparse.Namespace) -> int | None:
         return cmd_rules(args)
     if args.command == "check":
         return _delegate("bot.render.check", "run", args)
+    if args.command == "report":
+        return _delegate("bot.app.report", "run", args)
     if args.command == "doctor":
         return _delegate("bot.doctor", "run", args)
     if args.command == "chat":
         return _delegate("bot.platforms.console", "run", args)
+    if args.command == "crisis":
+        return _delegate("bot.platforms.console", "crisis", args)
     if args.command == "serve":
         return _delegate(f"bot.platforms.{args.platform}", "serve", args)
     return None

@@ -68,6 +68,22 @@ class DiscordSection:
 
 
 @dataclass(frozen=True)
+class TeamSection:
+    # Slack channel (id, e.g. C0123ABCD) where drafts are sent for a teammate's approval;
+    # empty: no approval buttons (except in crisis mode, which asks for them).
+    approvers_channel: str = ""
+    # Optional Slack user group (id, e.g. S0123ABCD) whose members may decide, besides
+    # the approvers' channel's members.
+    approvers_group: str = ""
+    # How long `crisis on` lasts when no duration is given, in hours.
+    crisis_hours: float = 24.0
+    # Discord: the approvers' channel (its id) and the role whose members decide
+    # (0: anyone who can see that channel, never on their own request).
+    discord_approvers_channel: int = 0
+    discord_approver_role: int = 0
+
+
+@dataclass(frozen=True)
 class StoreSection:
     data_dir: str = ""
     retention_days: int = 90
@@ -83,6 +99,7 @@ class Settings:
     slack: SlackSection = field(default_factory=SlackSection)
     discord: DiscordSection = field(default_factory=DiscordSection)
     store: StoreSection = field(default_factory=StoreSection)
+    team: TeamSection = field(default_factory=TeamSection)
     # More brands than [brand]: [brands.NAME] tables, same keys as [brand].
     brands: dict[str, BrandSection] = field(default_factory=dict)
     # Where each brand answers: "slack:TEAM/CHANNEL", "slack:CHANNEL",
@@ -272,6 +289,8 @@ def _validate(s: Settings, where: str) -> None:
     _validate_brand(s.brand, "brand", where)
     for name, brand in s.brands.items():
         _validate_brand(brand, f"brands.{name}", where)
+    if not 0 < s.team.crisis_hours <= 24 * 30:
+        raise ConfigError(f"{where}: team.crisis_hours must be above 0 and at most 720 (30 days)")
     if s.review.engine not in ("offline", "llm", "auto"):
         raise ConfigError(f"{where}: review.engine must be offline, llm or auto")
     if s.review.language not in ("auto", *LANGUAGES):

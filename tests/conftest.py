@@ -16,7 +16,8 @@ import pytest
 from tests.postgres import PostgresServer, start_server
 
 _MACHINE_VARIABLES = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID",
-                      "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
+                      "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CLIENT_ID",
+                      "SLACK_CLIENT_SECRET", "SLACK_REDIRECT_URI", "DISCORD_TOKEN")
 
 
 @pytest.fixture(autouse=True)

@@ -180,6 +180,24 @@ class FakeDiscord:
             return _json(self._store(body))
         if m == "PATCH" and p.startswith(f"/webhooks/{APP_ID}/"):
             return _json(self._store(body))
+        if m == "GET" and p.startswith("/channels/") and p.count("/") == 2:  # fetch_channel
+            channel_id = int(p.rsplit("/", 1)[1])
+            return _json({"id": str(channel_id), "type": 0, "guild_id": str(GUILD_ID), "name": f"c{channel_id % 100}",
+                          "position": 0, "permission_overwrites": [], "nsfw": False, "parent_id": None})
+        if m == "POST" and p.startswith("/channels/") and p.endswith("/messages"):  # a message in a channel
+            channel_id = int(p.split("/")[2])
+            body = body or {}
+            message = message_payload(body.get("content") or "", embeds=body.get("embeds"),
+                                      components=body.get("components"), channel_id=channel_id)
+            self.messages[int(message["id"])] = message
+            return _json(message)
+        if m == "POST" and p == "/users/@me/channels":  # opening a DM
+            recipient = int((body or {}).get("recipient_id"))
+            return _json({"id": str(recipient + 1), "type": 1, "last_message_id": None,
+                          "recipients": [user_payload(recipient, f"user{recipient % 100}")]})
+        if m == "GET" and p.startswith("/users/") and p != "/users/@me":
+            user_id = int(p.rsplit("/", 1)[1])
+            return _json(user_payload(user_id, f"user{user_id % 100}"))
         if m == "GET" and p.startswith("/channels/") and "/messages/" in p:
             message = self.messages.get(int(p.rsplit("/", 1)[1]))
             if message is None:

@@ -4,12 +4,19 @@ app calls, records every call (method, parameters, whether a bot token came
 with it) and every post to a response_url, so tests assert on what the app
 sent. Also a client that signs requests to the app the way Slack does, and
 `cm-coach serve slack` run in its own process against the server.
+
+For OAuth mode it also answers oauth.v2.access: a code registered with
+`install(code, team)` becomes a bot token of that workspace, and each call made
+with such a token records the workspace (never the token).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import itertools
 import json
 import os
 import socket
@@ -40,6 +47,7 @@ class Call:
     params: dict[str, Any]
     token_kind: str  # "xoxb", "xapp"…: the kind of token that came with the call, never the token
     at: float = field(default_factory=time.monotonic)
+    team: str = ""  # the workspace of the bot token that came with the call, when this server issued it
 
     @property
     def authorized(self) -> bool:
@@ -63,9 +71,17 @@ class SlackAPIServer:
         self.posted: list[Posted] = []
         self.replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.locales: dict[str, str] = {}
+        self.members: dict[str, list[str]] = {}  # channel -> its members (conversations.members)
+        self.groups: dict[str, list[str]] = {}  # user group -> its users (usergroups.users.list)
         self.errors: dict[str, str] = {}  # method -> error code to answer with
         self.response_status = 200
         self.url = ""
+        # OAuth: codes waiting to be exchanged (code -> workspace), the app's credentials
+        # oauth.v2.access requires when set, and the bot tokens issued (token -> workspace).
+        self.codes: dict[str, str] = {}
+        self.client_credentials: tuple[str, str] | None = None
+        self.bot_tokens: dict[str, str] = {}
+        self._issued = itertools.count(1)
         # Socket Mode: the app's WebSocket connections and the acks it sent back.
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_acks: dict[str, dict[str, Any]] = {}
@@ -106,6 +122,10 @@ class SlackAPIServer:
 
     def posted_to(self, name: str) -> list[Posted]:
         return [p for p in self.posted if p.name == name]
+
+    def install(self, code: str, team: str) -> None:
+        """The code Slack gives the redirect once someone allows the app in `team`."""
+        self.codes[code] = team
 
     async def wait_for(self, check: Callable[[], Any], timeout: float = 5.0) -> Any:
         """Wait until check() returns something truthy; fail after `timeout` seconds."""
@@ -148,11 +168,37 @@ class SlackAPIServer:
         params = await self._params(request)
         auth = request.headers.get("Authorization", "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else str(params.pop("token", ""))
-        self.calls.append(Call(method, params, token.split("-")[0] if token.startswith("x") else ""))
+        self.calls.append(Call(method, params, token.split("-")[0] if token.startswith("x") else "",
+                               team=self.bot_tokens.get(token, "")))
         self._changed.set()
         if method in self.errors:
             return web.json_response({"ok": False, "error": self.errors[method]})
+        if method == "oauth.v2.access":
+            return web.json_response(self._exchange(params, auth))
+        if method == "auth.test" and token in self.bot_tokens:
+            team = self.bot_tokens[token]
+            return web.json_response({"ok": True, "url": f"https://{team.lower()}.slack.com/", "team": f"Team {team}",
+                                      "user": "cm-coach", "team_id": team, "user_id": BOT_USER_ID,
+                                      "bot_id": BOT_ID, "is_enterprise_install": False})
         return web.json_response(self._answer(method, params))
+
+    def _exchange(self, params: dict[str, Any], auth: str) -> dict[str, Any]:
+        """oauth.v2.access: the app's credentials (HTTP Basic, as slack_sdk sends them) and a
+        registered code, used once, give a new bot token for the code's workspace."""
+        try:
+            client_id, _, client_secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            client_id = client_secret = ""
+        if self.client_credentials is not None and (client_id, client_secret) != self.client_credentials:
+            return {"ok": False, "error": "invalid_client_id"}
+        team = self.codes.pop(str(params.get("code")), None)
+        if team is None:
+            return {"ok": False, "error": "invalid_code"}
+        token = f"xoxb-{team}-{next(self._issued)}-issued"
+        self.bot_tokens[token] = team
+        return {"ok": True, "app_id": "A0APP", "authed_user": {"id": "U0INSTALLER"}, "scope": params.get("scope") or
+                "commands,chat:write", "token_type": "bot", "access_token": token, "bot_user_id": BOT_USER_ID,
+                "team": {"id": team, "name": f"Team {team}"}, "enterprise": None, "is_enterprise_install": False}
 
     def _next_ts(self) -> str:
         self._ts += 1
@@ -181,6 +227,15 @@ class SlackAPIServer:
             return {"ok": True, "messages": self.replies[key][:limit], "has_more": False}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"{self.url.replace('http://', 'ws://')}/socket"}
+        if method == "conversations.members":
+            members = self.members.get(str(params.get("channel")))
+            if members is None:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.groups.get(str(params.get("usergroup")), [])}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts"), "text": params.get("text")}
         if method == "users.info":
             user = str(params.get("user"))
             return {"ok": True, "user": {"id": user, "name": user.lower(),
@@ -263,8 +318,9 @@ class SignedSender:
             return Reply(resp.status, text, time.perf_counter() - start)
 
     async def command(self, text: str, *, response_url: str, user: str = "U0ALICE", channel: str = "C0TEAM",
-                      command: str = "/review", trigger_id: str = "trigger.1", **kw: Any) -> Reply:
-        form = {"token": "legacy", "team_id": TEAM_ID, "team_domain": "test", "channel_id": channel,
+                      command: str = "/review", trigger_id: str = "trigger.1", team_id: str = TEAM_ID,
+                      **kw: Any) -> Reply:
+        form = {"token": "legacy", "team_id": team_id, "team_domain": "test", "channel_id": channel,
                 "channel_name": "community", "user_id": user, "user_name": user.lower(), "command": command,
                 "text": text, "api_app_id": "A0APP", "response_url": response_url, "trigger_id": trigger_id}
         return await self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
@@ -277,10 +333,10 @@ class SignedSender:
         return await self.post(body, "application/x-www-form-urlencoded", **kw)
 
     async def event(self, event: dict[str, Any], *, event_id: str, retry_num: int | None = None,
-                    **kw: Any) -> Reply:
-        envelope = {"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0APP", "event": event,
+                    team_id: str = TEAM_ID, **kw: Any) -> Reply:
+        envelope = {"token": "legacy", "team_id": team_id, "api_app_id": "A0APP", "event": event,
                     "type": "event_callback", "event_id": event_id, "event_time": int(time.time()),
-                    "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}]}
+                    "authorizations": [{"team_id": team_id, "user_id": BOT_USER_ID, "is_bot": True}]}
         headers = dict(kw.pop("headers", None) or {})
         if retry_num is not None:
             headers.update({"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"})

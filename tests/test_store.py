@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Connection, create_engine, insert, inspect, select, text
+from sqlalchemy import Connection, create_engine, func, insert, inspect, select, text
 
 from bot.app.services import open_store as open_settings_store
 from bot.config import Settings, StoreSection, load_settings
@@ -293,6 +293,7 @@ def test_forget_deletes_every_row_about_the_user_and_nobody_else(store: Store, s
         store.audit(key, "review", "review")
         store.keep_review(key, {"verdict": "post"})
         store.submit_work(key.platform, key, "command", {"text": "a draft"})
+        store.add_approval(key, "C0TEAM", "Sorry about that, we are on it.", {"verdict": "post"})
     before = rows_mentioning(store_url, ANN.user)
     assert set(before) == set(USER_TABLES)
     deleted = store.forget(ANN)
@@ -548,3 +549,70 @@ def test_a_channels_brand_is_chosen_changed_and_given_back_to_the_settings(store
     assert store.channel_brand("slack", "T2", "C1") == "maison"
     store.forget(ANN)  # a person's erasure leaves the channels' settings alone
     assert store.channel_brand("slack", "T2", "C1") == "maison"
+
+
+def test_an_approval_is_decided_once_whoever_presses_first(store: Store) -> None:
+    approval_id = store.add_approval(ANN, "C0TEAM", "Sorry, we are on it.", {"verdict": "post"}, now=10.0)
+    found = store.approval(approval_id)
+    assert found is not None and found["state"] == "pending" and found["version"] == "Sorry, we are on it."
+    assert found["review"] == {"verdict": "post"} and found["user"] == ANN.user
+    store.set_approval_message(approval_id, "C0APPROVERS", "1700000000.000100")
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def decide(who: str) -> None:
+        barrier.wait()
+        results.append(store.decide_approval(approval_id, "approved", who, now=20.0))
+
+    threads = [threading.Thread(target=decide, args=(f"U-{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    decided = store.approval(approval_id)
+    assert decided is not None and decided["state"] == "approved" and decided["decided_at"] == 20.0
+    assert decided["message_ts"] == "1700000000.000100"
+    assert not store.decide_approval(approval_id, "changes", "U-late", note="too late")
+    assert store.approval("unknown") is None
+
+
+def test_a_crisis_is_kept_by_scope_until_it_is_ended(store: Store) -> None:
+    assert store.crises(["*", "slack:T1"]) == []
+    store.start_crisis("slack:T1", until=1000.0, started_by="U-admin", now=10.0)
+    store.start_crisis("slack:T1", until=2000.0, started_by="U-other", now=20.0)  # extended
+    assert store.crises(["*", "slack:T1"]) == [
+        {"scope": "slack:T1", "until": 2000.0, "started_by": "U-other", "started_at": 20.0}]
+    assert store.crises(["slack:T2"]) == []
+    assert store.end_crisis("slack:T1") and not store.end_crisis("slack:T1")
+    assert store.crises(["slack:T1"]) == []
+
+
+def workspace_counts(url: str, platform: str, workspace: str) -> dict[str, int]:
+    """Rows of one workspace in each table that names workspaces."""
+    with raw(url) as conn:
+        return {name: int(conn.execute(select(func.count()).select_from(table).where(
+                    table.c.platform == platform, table.c.workspace == workspace)).scalar() or 0)
+                for name, table in tables.metadata.tables.items() if "workspace" in table.c}
+
+
+def test_forget_workspace_deletes_every_row_of_that_workspace_and_nothing_else(store: Store, store_url: str) -> None:
+    cat, dan = Key("slack", "T2", "U-cat"), Key("discord", "T1", "U-dan")  # another workspace; T1 elsewhere
+    for key in (ANN, BOB, cat, dan):
+        store.save_conversation(key, {"lang": "en"})
+        store.add_review(key, record())
+        store.record_drill(key, "sncf", 50)
+        store.audit(key, "review", "review")
+        store.keep_review(key, {"verdict": "post"})
+        store.submit_work(key.platform, key, "command", {"text": "a draft"})
+        store.add_approval(key, "C0TEAM", "Sorry about that, we are on it.", {"verdict": "post"})
+        store.set_channel_brand(key.platform, key.workspace, "C0TEAM", "lea")
+    named = set(USER_TABLES) | {"channel_brands"}
+    assert {t for t, n in workspace_counts(store_url, "slack", "T1").items() if n} == named
+    assert store.forget_workspace("slack", "T1") == 2 * len(USER_TABLES) + 1
+    assert not any(workspace_counts(store_url, "slack", "T1").values())
+    for other in (cat, dan):
+        left = workspace_counts(store_url, other.platform, other.workspace)
+        assert {t for t, n in left.items() if n} == named
+        assert store.reviews(other) and store.channel_brand(other.platform, other.workspace, "C0TEAM") == "lea"
+    assert store.forget_workspace("slack", "T1") == 0

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.app.memory import Remembered, ReviewMemory
@@ -39,10 +41,28 @@ REWRITE_STYLES = ("apology", "calm", "warm", "concise", "formal", "edited")
 Offload = Callable[[ReviewRequest], Awaitable[Review]]
 
 
+# A crisis started from the command line covers every workspace and server.
+EVERYWHERE = "*"
+APPROVED, CHANGES = "approved", "changes"
+
+
+class ApprovalRefused(Exception):
+    """A decision that cannot be taken; the message key says why (a label in strings.yml)."""
+
+
+@dataclass(frozen=True)
+class Crisis:
+    until: float
+    started_by: str
+    scope: str
+
+
 class Desk:
-    def __init__(self, services: Services, *, offload: Offload | None = None) -> None:
+    def __init__(self, services: Services, *, offload: Offload | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.services = services
         self.offload = offload  # where offline reviews run: worker processes, else a thread
+        self.clock = clock  # crisis mode ends by itself: tests move this clock
         self.memory = ReviewMemory(services.store, services.settings.profile)
 
     # -- review ------------------------------------------------------------
@@ -68,16 +88,20 @@ class Desk:
         self.audit(key, "brand.set", f"channel {channel}: {brand or 'the settings'}")
 
     def request(self, draft: str, *, context: str | None = None, platform: str | None = None,
-                voice: str | None = None, user: str | None = None, brand: str | None = None) -> ReviewRequest:
+                voice: str | None = None, user: str | None = None, brand: str | None = None,
+                crisis: bool = False) -> ReviewRequest:
         """A request with the brand's profile ([brand], or the named one of [brands]);
-        the voice and platform chosen when valid."""
+        the voice and platform chosen when valid. In a crisis the impertinent voice is off
+        and reputation risks weigh one step more."""
         profile = self.services.settings.brand_profile(brand)
         if brand and platform is None:
             platform = profile.platform
         if voice in VOICES and voice != profile.voice:
             profile = replace(profile, voice=voice)  # type: ignore[arg-type]
+        if crisis and profile.voice == "impertinent":
+            profile = replace(profile, voice="neutral")
         fields: dict[str, Any] = {"context": context if context and context.strip() else None,
-                                  "profile": profile, "user": user}
+                                  "profile": profile, "user": user, "crisis": crisis}
         if platform in PLATFORMS:
             fields["platform"] = platform
         return self.services.reviewer.request(draft, **fields)
@@ -135,6 +159,65 @@ class Desk:
         rewrites.append(found)
         return found, len(rewrites) - 1
 
+    # -- crisis mode ---------------------------------------------------------
+
+    def crisis(self, platform: str, workspace: str) -> Crisis | None:
+        """The crisis on in this workspace (or everywhere), if any. One past its end is
+        closed here, and its end written in the audit trail: it ends by itself."""
+        store = self.services.store
+        now = self.clock()
+        on: Crisis | None = None
+        for row in store.crises([EVERYWHERE, f"{platform}:{workspace}"]):
+            if row["until"] > now:
+                if on is None or row["until"] > on.until:
+                    on = Crisis(row["until"], row["started_by"], row["scope"])
+            elif store.end_crisis(row["scope"]):
+                self.audit(_scope_key(row["scope"], "cm-coach"), "crisis.end",
+                           f"{row['scope']}: ended by itself at {_when(row['until'])}")
+        return on
+
+    def start_crisis(self, key: ConversationKey, hours: float | None = None, *, everywhere: bool = False) -> Crisis:
+        hours = hours if hours and hours > 0 else self.services.settings.team.crisis_hours
+        scope = EVERYWHERE if everywhere else f"{key.platform}:{key.workspace}"
+        now = self.clock()
+        until = now + hours * 3600
+        self.services.store.start_crisis(scope, until, key.user, now=now)
+        self.audit(key, "crisis.start", f"{scope}: until {_when(until)} ({hours:g} h)")
+        return Crisis(until, key.user, scope)
+
+    def end_crisis(self, key: ConversationKey, *, everywhere: bool = False) -> bool:
+        scope = EVERYWHERE if everywhere else f"{key.platform}:{key.workspace}"
+        ended = self.services.store.end_crisis(scope)
+        if ended:
+            self.audit(key, "crisis.end", f"{scope}: ended by {key.user}")
+        return ended
+
+    # -- approvals -----------------------------------------------------------
+
+    def request_approval(self, key: ConversationKey, channel: str, version: str, review: Review) -> str:
+        """Ask the approvers to look at `version` (the draft or a rewrite); the request's id."""
+        approval_id = self.services.store.add_approval(key, channel, version, review.to_dict(), now=self.clock())
+        self.audit(key, "approval.request", f"{approval_id}: {review.verdict} risk {review.risk}")
+        return approval_id
+
+    def decide(self, approval_id: str, decider: ConversationKey, state: str,
+               note: str | None = None) -> dict[str, Any]:
+        """Approve (`approved`) or ask for changes (`changes`); the request as decided.
+        ApprovalRefused: unknown, one's own request, or already decided."""
+        store = self.services.store
+        found = store.approval(approval_id)
+        if found is None:
+            raise ApprovalRefused("approval_unknown")
+        if found["user"] == decider.user and found["workspace"] == decider.workspace:
+            raise ApprovalRefused("approval_own")
+        if not store.decide_approval(approval_id, state, decider.user, note=note, now=self.clock()):
+            raise ApprovalRefused("approval_decided")
+        action = "approval.approve" if state == APPROVED else "approval.changes"
+        self.audit(decider, action, f"{approval_id}: for {found['user']}")
+        decided = store.approval(approval_id)
+        assert decided is not None
+        return decided
+
     # -- figures -----------------------------------------------------------
 
     def record(self, key: ConversationKey, kind: str, review: Review) -> None:
@@ -177,3 +260,12 @@ def _new_style(review: Review, request: ReviewRequest) -> Rewrite | None:
         if rewrite.text.strip() not in shown_texts:
             return rewrite
     return None
+
+
+def _scope_key(scope: str, user: str) -> ConversationKey:
+    platform, _, workspace = scope.partition(":")
+    return ConversationKey(platform or "cli", workspace or EVERYWHERE, user)
+
+
+def _when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")

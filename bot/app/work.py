@@ -93,10 +93,11 @@ class DurableWork:
         except Exception as exc:  # answered already: a failed mark may mean one repeat after a crash, not a loss
             log.warning("could not mark work done: %s", type(exc).__name__)
 
-    def resumable(self, max_age: float) -> list[str]:
+    def resumable(self, max_age: float, min_age: float = 0.0) -> list[str]:
         """Ids of the work to run again now: put back what dead workers on this host
         held (and what any worker held past its lease), then every pending id no
-        older than `max_age` seconds."""
+        older than `max_age` seconds and at least `min_age` old (younger work is
+        still on its way to the listener of the instance that acked it)."""
         now = self.clock()
         host = socket.gethostname()
         held = self.store.pending_work(self.platform, since=now - max_age)
@@ -107,4 +108,4 @@ class DurableWork:
         if released:
             log.info("%d piece(s) of unfinished work put back to run again", released)
         return [w["id"] for w in self.store.pending_work(self.platform, since=now - max_age)
-                if w["state"] == "pending"]
+                if w["state"] == "pending" and w["created_at"] <= now - min_age]

@@ -149,3 +149,43 @@ async def _loop(coach: Coach, key: ConversationKey, read: Reader, color: bool) -
             continue
         reply = await coach.handle(key, text)
         print(format_reply(reply, color) + "\n", flush=True)
+
+
+def crisis(args: argparse.Namespace, settings: Settings) -> int:
+    """`cm-coach crisis on [--hours H] | off | status`: crisis mode everywhere, audited."""
+    from datetime import datetime
+
+    from bot.app.desk import EVERYWHERE, Desk
+    from bot.app.services import Services, StoreUnavailable
+
+    if args.hours is not None and not 0 < args.hours <= 24 * 30:
+        print("cm-coach: --hours must be above 0 and at most 720 (30 days)", file=sys.stderr)
+        return 2
+    try:
+        services = Services.open(settings, purge=False)
+    except StoreUnavailable as exc:
+        print(f"cm-coach: {exc}", file=sys.stderr)
+        return 2
+    try:
+        desk = Desk(services)
+        key = ConversationKey("cli", EVERYWHERE, _user(args))
+        if args.state == "on":
+            started = desk.start_crisis(key, args.hours, everywhere=True)
+            until = datetime.fromtimestamp(started.until).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+            print(f"Crisis mode is on everywhere until {until}: every review shows it, reputation risks weigh "
+                  "one step more, the impertinent voice is off and every reply needs approval. It ends by "
+                  "itself; `cm-coach crisis off` ends it sooner.")
+        elif args.state == "off":
+            ended = desk.end_crisis(key, everywhere=True)
+            print("Crisis mode is off." if ended else "Crisis mode was not on everywhere; nothing to end "
+                  "(a workspace's own crisis ends with `/review crisis off` there).")
+        else:
+            on = desk.crisis("cli", EVERYWHERE)
+            if on is None:
+                print("Crisis mode is off. `cm-coach crisis on --hours 48` starts it everywhere.")
+            else:
+                until = datetime.fromtimestamp(on.until).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+                print(f"Crisis mode is on everywhere until {until} (started by {on.started_by}).")
+        return 0
+    finally:
+        services.close()

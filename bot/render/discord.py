@@ -40,8 +40,11 @@ SEVERITY_ICONS = {"high": "🔴", "medium": "🟠", "low": "🟡"}
 SPACER: dict[str, Any] = {"name": "\u200b", "value": "\u200b", "inline": True}
 
 # Button actions; the adapter maps each to a persistent button.
-USE, ANOTHER, WHY = "use", "next", "why"
+USE, ANOTHER, WHY, ASK = "use", "next", "why", "ask"
 CUSTOM_ID_PREFIX = "cmc"
+# The approvers' buttons: `cma:<decision>:<approval id>`.
+APPROVAL_PREFIX = "cma"
+APPROVE, CHANGES = "approve", "changes"
 
 
 @dataclass(frozen=True)
@@ -373,7 +376,7 @@ def echo_rewrite(rewrite: Rewrite) -> str:
     return text
 
 
-def review_buttons(review: Review, owner: str, key: str, index: int) -> list[Button]:
+def review_buttons(review: Review, owner: str, key: str, index: int, approval: bool = False) -> list[Button]:
     lang = ui_language(review.language)
     buttons: list[Button] = []
     if review.rewrites:
@@ -384,11 +387,56 @@ def review_buttons(review: Review, owner: str, key: str, index: int) -> list[But
                                   custom_id(ANOTHER, owner, key, index)))
     buttons.append(Button(label("button_why", lang)[:BUTTON_LABEL],
                           custom_id(WHY, owner, key, index)))
+    if approval:  # the rewrite shown (or the draft, without one) goes to the approvers
+        buttons.append(Button(label("button_approval", lang)[:BUTTON_LABEL],
+                              custom_id(ASK, owner, key, index), "primary"))
     return buttons
 
 
+def approval_custom_id(decision: str, approval_id: str) -> str:
+    return f"{APPROVAL_PREFIX}:{decision}:{approval_id}"
+
+
+def render_approval_request(approval_id: str, requester: str, version: str, review: Review, lang: str,
+                            *, decided: str | None = None) -> DiscordMessage:
+    """What the approvers see: who asks, the version, the review in brief, and Approve /
+    Request changes (or, once decided, the decision in their place)."""
+    summary = f"{label(f'verdict_{review.verdict}', lang)} · {label('risk', lang)} {review.risk}/100"
+    categories = ", ".join(dict.fromkeys(category_name(f.category, lang) for f in review.findings))
+    embed: dict[str, Any] = {
+        "type": "rich", "color": COLOURS.get(review.verdict, 0x95A5A6),
+        "title": _clip_title(label("approval_request_title", lang)),
+        "description": (label("approval_asked", lang, user=f"<@{requester}>") + "\n"
+                        + quote_block(escape_mentions(version)))[:EMBED_DESCRIPTION],
+        "footer": {"text": (summary + (f" · {categories}" if categories else ""))[:EMBED_FOOTER]},
+    }
+    if decided:
+        embed["fields"] = [{"name": "\u200b", "value": decided[:FIELD_VALUE], "inline": False}]
+        return DiscordMessage(embeds=[embed])
+    return DiscordMessage(embeds=[embed], buttons=[
+        Button(label("button_approve", lang)[:BUTTON_LABEL], approval_custom_id(APPROVE, approval_id), "success"),
+        Button(label("button_request_changes", lang)[:BUTTON_LABEL], approval_custom_id(CHANGES, approval_id)),
+    ])
+
+
+def render_decision_for_requester(state: str, decider: str, version: str, note: str | None,
+                                  lang: str) -> list[DiscordMessage]:
+    """The requester's DM: approved, with the text alone ready to copy; or the changes asked."""
+    if state == APPROVED_STATE:
+        return [DiscordMessage(content=label("approval_you_approved", lang, user=f"<@{decider}>")),
+                *text_messages(escape_mentions(version))]
+    body = label("approval_you_changes", lang, user=f"<@{decider}>")
+    if note:
+        body += "\n" + quote_block(escape_mentions(note))
+    body += "\n\n" + quote_block(escape_mentions(version))
+    return text_messages(body)
+
+
+APPROVED_STATE = "approved"
+
+
 def render_review(
-    review: Review, *, owner: str, key: str, index: int = 0, show_draft: bool = False
+    review: Review, *, owner: str, key: str, index: int = 0, show_draft: bool = False, approval: bool = False,
 ) -> list[DiscordMessage]:
     """The messages of one review; the last carries the selected rewrite and the buttons.
 
@@ -410,13 +458,14 @@ def render_review(
         else:
             groups.extend(pack_embeds(shown))
     messages = [DiscordMessage(embeds=g) for g in groups]
-    messages[-1].buttons = review_buttons(review, owner, key, index)
+    messages[-1].buttons = review_buttons(review, owner, key, index, approval)
     return messages
 
 
-def render_rewrite_choice(review: Review, *, owner: str, key: str, index: int) -> DiscordMessage:
+def render_rewrite_choice(review: Review, *, owner: str, key: str, index: int,
+                          approval: bool = False) -> DiscordMessage:
     """The last message of a review with another rewrite selected ("Another style")."""
-    return render_review(review, owner=owner, key=key, index=index)[-1]
+    return render_review(review, owner=owner, key=key, index=index, approval=approval)[-1]
 
 
 def render_use(review: Review, index: int) -> list[DiscordMessage]:

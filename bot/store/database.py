@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,6 +29,7 @@ from bot.store.base import ConflictError, Storage, UserKey, as_json, now_or, val
 from bot.store.files import private_dir, private_umask, tighten_database
 from bot.store.migrations import current_version, migrate
 from bot.store.queries import person, queries
+from bot.store.team import PENDING, team_queries
 
 DATABASE_NAME = "cm-coach.sqlite3"
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
@@ -112,6 +113,7 @@ class Store:
                 connect_args={k: v for k, v in defaults.items() if k not in parsed.query},
             )
         self._q = queries(self.dialect)
+        self._t = team_queries(self.dialect)
         try:
             with self._write() as conn:
                 migrate(conn)
@@ -187,6 +189,33 @@ class Store:
     def tables(self) -> list[str]:
         with self._read() as conn:
             return sorted(inspect(conn).get_table_names())
+
+    def ping(self) -> bool:
+        """One trivial query: whether the database answers (a health check)."""
+        with self._read() as conn:
+            return conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+    # -- tables of other libraries, in the same database ---------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, for libraries that bring their own tables (slack_sdk's OAuth stores).
+        Run their statements inside `exclusive()`."""
+        return self._engine
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Held around statements run on `engine` directly: a SQLite store has one
+        connection, which serves one caller at a time (PostgreSQL: no wait)."""
+        with self._lock:
+            yield
+
+    @contextlib.contextmanager
+    def write_transaction(self) -> Iterator[Connection]:
+        """A write transaction of the store's own (SQLite: begun IMMEDIATE), for DDL that
+        must not race another instance's (PostgreSQL: take an advisory lock in it)."""
+        with self._write() as conn:
+            yield conn
 
     # -- platform events ---------------------------------------------------
 
@@ -270,6 +299,22 @@ class Store:
             for r in rows
         ]
 
+    def reviews_since(self, platform: str | None, since: float) -> list[dict[str, Any]]:
+        """Everyone's reviews from `since` on (one platform, or all for None), oldest
+        first, without their draft or context: the team's figures need neither."""
+        with self._read() as conn:
+            if platform is None:
+                rows = conn.execute(self._q.reviews_since, {"since": float(since)}).all()
+            else:
+                rows = conn.execute(self._q.platform_reviews_since,
+                                    {"since": float(since), "review_platform": valid(platform)}).all()
+        return [
+            {"id": r[0], "platform": r[1], "workspace": r[2], "user": r[3], "kind": r[4], "language": r[5],
+             "verdict": r[6], "risk": r[7], "categories": json.loads(r[8]), "scores": json.loads(r[9]),
+             "created_at": r[10]}
+            for r in rows
+        ]
+
     # -- drills ------------------------------------------------------------
 
     def record_drill(self, key: UserKey, case_id: str, score: int, now: float | None = None) -> dict[str, Any]:
@@ -305,6 +350,16 @@ class Store:
             rows = conn.execute(self._q.audit_trail, person(key)).all()
         return [{"action": r[0], "detail": r[1], "created_at": r[2]} for r in rows]
 
+    def audit_since(self, since: float, actions: Sequence[str]) -> list[dict[str, Any]]:
+        """Everyone's audit rows with one of `actions` from `since` on, oldest first."""
+        if not actions:
+            return []
+        with self._read() as conn:
+            rows = conn.execute(self._q.audit_since,
+                                {"since": float(since), "actions": [valid(a) for a in actions]}).all()
+        return [{"platform": r[0], "workspace": r[1], "user": r[2], "action": r[3], "detail": r[4],
+                 "created_at": r[5]} for r in rows]
+
     # -- whole reviews, for buttons that must work after a restart ------------
 
     def keep_review(self, key: UserKey, review: dict[str, Any], now: float | None = None) -> str:
@@ -327,6 +382,61 @@ class Store:
         if self.retention_days > 0 and row[4] < now_or(now) - self.retention_days * 86_400:
             return None
         return (row[0], row[1], row[2]), json.loads(row[3])
+
+    # -- the team: approvals and crisis mode ---------------------------------
+
+    def add_approval(self, key: UserKey, channel: str, version: str, review: dict[str, Any],
+                     now: float | None = None) -> str:
+        """A request for a teammate's approval of `version`; its id."""
+        approval_id = "a" + secrets.token_hex(8)
+        platform, workspace, user = who(key)
+        with self._write() as conn:
+            conn.execute(self._t.add_approval, {
+                "id": approval_id, "platform": platform, "workspace": workspace, "user": user,
+                "channel": valid(channel), "version": valid(version), "review": as_json(review),
+                "state": PENDING, "created_at": now_or(now)})
+        return approval_id
+
+    def approval(self, approval_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            row = conn.execute(self._t.approval, {"approval_id": valid(approval_id)}).first()
+        if row is None:
+            return None
+        names = ("id", "platform", "workspace", "user", "channel", "version", "review", "state", "decided_by",
+                 "note", "message_channel", "message_ts", "created_at", "decided_at")
+        found = dict(zip(names, row, strict=True))
+        found["review"] = json.loads(found["review"])
+        return found
+
+    def decide_approval(self, approval_id: str, state: str, decided_by: str, note: str | None = None,
+                        now: float | None = None) -> bool:
+        """Approve or ask for changes; False when it was already decided (someone was faster)."""
+        with self._write() as conn:
+            return conn.execute(self._t.decide_approval, {
+                "approval_id": valid(approval_id), "new_state": valid(state), "by": valid(decided_by),
+                "new_note": valid(note) if note is not None else None, "at": now_or(now)}).rowcount == 1
+
+    def set_approval_message(self, approval_id: str, channel: str, ts: str) -> None:
+        """Where the request was posted for the approvers, to update it with the decision."""
+        with self._write() as conn:
+            conn.execute(self._t.set_approval_message, {"approval_id": valid(approval_id),
+                                                        "new_channel": valid(channel), "new_ts": valid(ts)})
+
+    def start_crisis(self, scope: str, until: float, started_by: str, now: float | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(self._t.start_crisis, {"scope": valid(scope), "until": until,
+                                                "started_by": valid(started_by), "started_at": now_or(now)})
+
+    def end_crisis(self, scope: str) -> bool:
+        """True when a crisis of that scope was on record."""
+        with self._write() as conn:
+            return conn.execute(self._t.end_crisis, {"the_scope": valid(scope)}).rowcount > 0
+
+    def crises(self, scopes: list[str]) -> list[dict[str, Any]]:
+        """The crises on record for these scopes, ended or not: the caller compares `until`."""
+        with self._read() as conn:
+            rows = conn.execute(self._t.crises, {"scopes": [valid(s) for s in scopes]}).all()
+        return [{"scope": r[0], "until": r[1], "started_by": r[2], "started_at": r[3]} for r in rows]
 
     # -- channels ------------------------------------------------------------
 
@@ -418,12 +528,20 @@ class Store:
         at = now_or(now)
         values = {"cutoff": at - self.retention_days * 86_400, "done_before": at - 86_400}
         with self._write() as conn:
-            return sum(conn.execute(statement, values).rowcount for statement in self._q.purge)
+            changed = sum(conn.execute(statement, values).rowcount for statement in self._q.purge)
+            return changed + conn.execute(self._t.purge_approvals, values).rowcount
 
     def forget(self, key: UserKey) -> int:
         """Delete every row about this user, in every table; returns the count."""
         with self._write() as conn:
             return sum(conn.execute(statement, person(key)).rowcount for statement in self._q.forget)
+
+    def forget_workspace(self, platform: str, workspace: str) -> int:
+        """Delete every row of one workspace (the app was uninstalled there): each of its
+        people's rows in every table, and its channels' brands; returns the count."""
+        where = {"the_platform": valid(platform), "the_workspace": valid(workspace)}
+        with self._write() as conn:
+            return sum(conn.execute(statement, where).rowcount for statement in self._q.forget_workspace)
 
     def close(self) -> None:
         with self._lock:

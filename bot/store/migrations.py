@@ -157,6 +157,33 @@ MIGRATIONS: list[Migration] = [
         PRIMARY KEY (platform, workspace, channel)
     );
     """),
+    # 7: the team around the reply: approval requests and their decisions; crisis mode.
+    Migration("""
+    CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        {user} TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        version TEXT NOT NULL,
+        review TEXT NOT NULL,
+        state TEXT NOT NULL,
+        decided_by TEXT,
+        note TEXT,
+        message_channel TEXT,
+        message_ts TEXT,
+        created_at {float} NOT NULL,
+        decided_at {float}
+    );
+    CREATE INDEX approvals_by_user ON approvals (platform, workspace, {user});
+    CREATE INDEX approvals_by_age ON approvals (created_at);
+    CREATE TABLE crisis (
+        scope TEXT PRIMARY KEY,
+        until {float} NOT NULL,
+        started_by TEXT NOT NULL,
+        started_at {float} NOT NULL
+    );
+    """),
 ]
 
 

@@ -58,10 +58,13 @@ class Queries:
     update_conversation: Update
     add_review: Insert
     reviews: Select[Any]
+    reviews_since: Select[Any]
+    platform_reviews_since: Select[Any]
     record_drill: Insert
     drill_progress: Select[Any]
     audit: Insert
     audit_trail: Select[Any]
+    audit_since: Select[Any]
     keep_review: Insert
     kept_review: Select[Any]
     add_work: Insert
@@ -76,6 +79,7 @@ class Queries:
     clear_channel_brand: Delete
     purge: tuple[Update | Delete, ...]
     forget: tuple[Delete, ...]
+    forget_workspace: tuple[Delete, ...]
 
 
 @cache
@@ -104,6 +108,8 @@ def queries(dialect: str) -> Queries:
     )
     claimed = (w.id, w.platform, w.workspace, w.user, w.kind, w.payload, w.attempts, w.created_at)
     cutoff = bindparam("cutoff")
+    team_review = (r.id, r.platform, r.workspace, r.user, r.kind, r.language, r.verdict, r.risk, r.categories,
+                   r.scores, r.created_at)
     b = schema.channel_brands.c
     the_channel = and_(b.platform == bindparam("platform"), b.workspace == bindparam("workspace"),
                        b.channel == bindparam("channel"))
@@ -132,6 +138,13 @@ def queries(dialect: str) -> Queries:
                    r.created_at)
             .where(_mine(schema.reviews)).order_by(r.created_at, r.id)
         ),
+        # The team's figures: never the draft nor the customer's message.
+        reviews_since=select(*team_review).where(r.created_at >= bindparam("since")).order_by(r.created_at, r.id),
+        platform_reviews_since=(
+            select(*team_review)
+            .where(r.created_at >= bindparam("since"), r.platform == bindparam("review_platform"))
+            .order_by(r.created_at, r.id)
+        ),
         record_drill=record_drill,
         drill_progress=(
             select(d.case_id, d.attempts, d.best_score, d.last_score, d.updated_at)
@@ -139,6 +152,11 @@ def queries(dialect: str) -> Queries:
         ),
         audit=insert(schema.audit),
         audit_trail=select(a.action, a.detail, a.created_at).where(_mine(schema.audit)).order_by(a.id),
+        audit_since=(
+            select(a.platform, a.workspace, a.user, a.action, a.detail, a.created_at)
+            .where(a.created_at >= bindparam("since"), a.action.in_(bindparam("actions", expanding=True)))
+            .order_by(a.created_at, a.id)
+        ),
         keep_review=insert(schema.kept_reviews),
         kept_review=(
             select(k.platform, k.workspace, k.user, k.review, k.created_at).where(k.id == bindparam("review_id"))
@@ -178,4 +196,9 @@ def queries(dialect: str) -> Queries:
                                           and_(w.state == "done", w.done_at < bindparam("done_before")))),
         ),
         forget=tuple(delete(schema.metadata.tables[t]).where(_mine(schema.metadata.tables[t])) for t in USER_TABLES),
+        # Everyone's rows in one workspace, and its channels' settings (an uninstalled app).
+        forget_workspace=tuple(
+            delete(table).where(table.c.platform == bindparam("the_platform"),
+                                table.c.workspace == bindparam("the_workspace"))
+            for table in (*(schema.metadata.tables[t] for t in USER_TABLES), schema.channel_brands)),
     )

@@ -95,3 +95,27 @@ channel_brands = Table(
     Column("set_by", Text, nullable=False),
     Column("updated_at", Double, nullable=False),
 )
+
+approvals = Table(
+    "approvals", metadata,
+    Column("id", Text, primary_key=True),
+    *_person(key=False),
+    Column("channel", Text, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("review", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("decided_by", Text),
+    Column("note", Text),
+    Column("message_channel", Text),
+    Column("message_ts", Text),
+    Column("created_at", Double, nullable=False),
+    Column("decided_at", Double),
+)
+
+crisis = Table(
+    "crisis", metadata,
+    Column("scope", Text, primary_key=True),
+    Column("until", Double, nullable=False),
+    Column("started_by", Text, nullable=False),
+    Column("started_at", Double, nullable=False),
+)

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
-from bot.app.desk import OWN_DRAFT, PEER_DRAFT, Desk
+from bot.app.desk import APPROVED, OWN_DRAFT, PEER_DRAFT, ApprovalRefused, Desk
+from bot.app.desk import CHANGES as CHANGES_STATE
 from bot.app.limits import Cooldown
 from bot.app.services import Services
 from bot.coach import ConversationKey
-from bot.platforms.discord.buttons import ReviewButton
+from bot.platforms.discord.buttons import ApprovalButton, ReviewButton
 from bot.platforms.discord.send import (
     NO_PINGS,
     message_kwargs,
@@ -29,10 +30,14 @@ from bot.platforms.discord.send import (
     send_messages,
 )
 from bot.render.discord import (
+    APPROVE,
+    ASK,
     USE,
     WHY,
     DiscordMessage,
     escape_mentions,
+    render_approval_request,
+    render_decision_for_requester,
     render_notice,
     render_review,
     render_rewrite_choice,
@@ -153,7 +158,7 @@ class CoachBot(discord.Client):
         services = self.desk.services
         await asyncio.to_thread(services.apply_retention)  # at start, then daily
         self._retention = asyncio.create_task(services.keep_applying_retention())
-        self.add_dynamic_items(ReviewButton)
+        self.add_dynamic_items(ReviewButton, ApprovalButton)
         await self.tree.set_translator(LabelTranslator())
         await self.sync_commands()
 
@@ -201,11 +206,16 @@ class CoachBot(discord.Client):
         in the user's figures. Raises DraftError for a draft that cannot be reviewed."""
         desk = self.desk
         brand = await asyncio.to_thread(desk.brand_for, "discord", str(guild), str(channel or "")) if guild else None
-        request = desk.request(draft, context=context, platform=platform, user=user, brand=brand)
+        crisis = await asyncio.to_thread(desk.crisis, "discord", str(guild or WORKSPACE))
+        request = desk.request(draft, context=context, platform=platform, user=user, brand=brand,
+                               crisis=crisis is not None)
         lang = _lang_of(draft)
         review = await desk.review(request, lambda error: label("slack_llm_fallback", lang, error=error))
         if self.settings.brands:  # several brands: say whose voice this review used
             review.notes.insert(0, label("brand_used", lang, brand=request.profile.name or brand or "—"))
+        if crisis is not None:  # the banner: first of the notes
+            until = f"<t:{int(crisis.until)}:f>"
+            review.notes.insert(0, f"🚨 {label('crisis_banner_title', lang)}: {label('crisis_banner', lang, until=until)}")
         await asyncio.to_thread(desk.record, _key(user), kind, review)
         return review
 
@@ -213,7 +223,12 @@ class CoachBot(discord.Client):
         request = self.desk.request(review.draft, context=review.context, platform=review.platform,
                                     user=str(owner))
         key = self.desk.keep(review, request, ui_language(review.language), _key(str(owner)))
-        return render_review(review, owner=str(owner), key=key, show_draft=show_draft)
+        return render_review(review, owner=str(owner), key=key, show_draft=show_draft,
+                             approval=self.approvals_on)
+
+    @property
+    def approvals_on(self) -> bool:
+        return bool(self.settings.team.discord_approvers_channel)
 
     async def press(self, button: ReviewButton, interaction: discord.Interaction[Any]) -> None:
         """A review button pressed by its owner: the rewrite to copy, why, or another
@@ -227,6 +242,8 @@ class CoachBot(discord.Client):
         review = item.review
         if button.action == WHY:
             await reply_private(interaction, render_why(review))
+        elif button.action == ASK:
+            await self.ask_approval(item, button, interaction)
         elif not review.rewrites:
             lang = ui_language(review.language)
             await reply_private(interaction, render_notice(label("discord_no_rewrite", lang)))
@@ -239,11 +256,96 @@ class CoachBot(discord.Client):
             if len(review.rewrites) > shown:  # a new style: kept with the review, under a new key
                 key = await asyncio.to_thread(self.desk.keep, review, item.request, item.lang,
                                               _key(str(button.owner)))
-            choice = render_rewrite_choice(review, owner=str(button.owner), key=key, index=index)
+            choice = render_rewrite_choice(review, owner=str(button.owner), key=key, index=index,
+                                           approval=self.approvals_on)
             kwargs = message_kwargs(choice)
             kwargs.setdefault("view", None)
             kwargs.pop("allowed_mentions", None)
             await interaction.response.edit_message(allowed_mentions=NO_PINGS, **kwargs)
+
+    # ------------------------------------------------------------ approvals
+
+    async def ask_approval(self, item: Any, button: ReviewButton, interaction: discord.Interaction[Any]) -> None:
+        """The rewrite shown (or the draft, without one) sent to the approvers' channel."""
+        review, lang = item.review, ui_language(item.review.language)
+        version = review.rewrites[button.index % len(review.rewrites)].text if review.rewrites else review.draft
+        channel_id = self.settings.team.discord_approvers_channel
+        if not channel_id:
+            await reply_private(interaction, render_notice(label("approval_off", lang)))
+            return
+        approval_id = await asyncio.to_thread(self.desk.request_approval, _key(str(button.owner)),
+                                              str(interaction.channel_id or ""), version, review)
+        message = render_approval_request(approval_id, str(button.owner), version, review, lang)
+        try:
+            channel = self.get_channel(channel_id) or await self.fetch_channel(channel_id)
+            posted = await channel.send(**message_kwargs(message))  # type: ignore[union-attr]
+        except (discord.HTTPException, AttributeError) as exc:
+            error = getattr(exc, "text", None) or type(exc).__name__
+            await reply_private(interaction, render_notice(label("approval_post_failed", lang, error=error)))
+            return
+        await asyncio.to_thread(self.store.set_approval_message, approval_id, str(channel_id), str(posted.id))
+        await reply_private(interaction, render_notice(label("approval_sent", lang)))
+
+    async def decide(self, decision: str, approval_id: str, interaction: discord.Interaction[Any]) -> None:
+        """Approve at once; Request changes asks for a note first. Only the approver role
+        decides (when one is set), never on one's own request."""
+        lang = ui_language(str(interaction.locale))
+        refusal = await asyncio.to_thread(self._refusal, approval_id, interaction)
+        if refusal:
+            await reply_private(interaction, render_notice(label(refusal, lang)))
+            return
+        if decision == APPROVE:
+            await self.settle(approval_id, APPROVED, None, interaction)
+        else:
+            await interaction.response.send_modal(ChangesNote(self, approval_id, lang))
+
+    def _refusal(self, approval_id: str, interaction: discord.Interaction[Any]) -> str | None:
+        found = self.store.approval(approval_id)
+        if found is None:
+            return "approval_unknown"
+        if found["user"] == str(interaction.user.id):
+            return "approval_own"
+        if found["state"] != "pending":
+            return "approval_decided"
+        role = self.settings.team.discord_approver_role
+        # The member's role ids as the interaction carries them (the guild may not be cached).
+        roles = {int(r) for r in getattr(interaction.user, "_roles", ())} | {
+            r.id for r in getattr(interaction.user, "roles", [])}
+        if role and role not in roles:
+            return "approval_not_approver"
+        return None
+
+    async def settle(self, approval_id: str, state: str, note: str | None,
+                     interaction: discord.Interaction[Any]) -> None:
+        """Decide, show the decision in place of the buttons, and tell the requester by DM."""
+        lang = ui_language(str(interaction.locale))
+        decider = str(interaction.user.id)
+        try:
+            decided = await asyncio.to_thread(self.desk.decide, approval_id, _key(decider), state, note)
+        except ApprovalRefused as exc:
+            await reply_private(interaction, render_notice(label(str(exc), lang)))
+            return
+        review = Review.from_dict(decided["review"])
+        text = label("approval_approved_by" if state == APPROVED else "approval_changes_by", lang,
+                     user=f"<@{decider}>").replace(":white_check_mark: ", "✅ ").replace(":pencil2: ", "✏️ ")
+        if note:
+            text += f"\n> {note}"
+        shown = render_approval_request(approval_id, decided["user"], decided["version"], review, lang, decided=text)
+        kwargs = message_kwargs(shown)
+        kwargs["view"] = None
+        kwargs.pop("allowed_mentions", None)
+        if interaction.response.is_done() or interaction.message is None:
+            if interaction.message is not None:
+                await interaction.message.edit(allowed_mentions=NO_PINGS, **kwargs)
+        else:
+            await interaction.response.edit_message(allowed_mentions=NO_PINGS, **kwargs)
+        requester_lang = ui_language(review.language)
+        try:
+            user = self.get_user(int(decided["user"])) or await self.fetch_user(int(decided["user"]))
+            for message in render_decision_for_requester(state, decider, decided["version"], note, requester_lang):
+                await user.send(**message_kwargs(message))
+        except (discord.HTTPException, ValueError) as exc:
+            log.warning("could not tell the requester of a decision: %s", type(exc).__name__)
 
     def cooldown_notice(self, user_id: int, lang: str) -> str | None:
         wait = self.cooldown.retry_after(user_id)
@@ -368,6 +470,20 @@ class CoachBot(discord.Client):
         draft = interaction.namespace.draft if interaction.command and interaction.command.name == "review" else None
         lang = _lang_of(draft, interaction.locale)
         await reply_private(interaction, render_notice(label("error_generic", lang), draft=draft))
+
+
+class ChangesNote(discord.ui.Modal):
+    """The note a request for changes carries."""
+
+    def __init__(self, bot: CoachBot, approval_id: str, lang: str) -> None:
+        super().__init__(title=label("changes_modal_title", lang)[:45], custom_id=f"cma-note:{approval_id}")
+        self.bot, self.approval_id = bot, approval_id
+        self.note: discord.ui.TextInput[Any] = discord.ui.TextInput(
+            label=label("changes_modal_note", lang)[:45], style=discord.TextStyle.paragraph, max_length=2000)
+        self.add_item(self.note)
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        await self.bot.settle(self.approval_id, CHANGES_STATE, str(self.note.value).strip() or None, interaction)
 
 
 def add_commands(tree: app_commands.CommandTree[CoachBot]) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from bot.render.discord import ANOTHER, USE, WHY, Button
+from bot.render.discord import ANOTHER, APPROVAL_PREFIX, APPROVE, ASK, CHANGES, USE, WHY, Button
 from bot.render.labels import label, ui_language
 
 _STYLES = {
@@ -25,13 +25,15 @@ _STYLES = {
     "secondary": discord.ButtonStyle.secondary,
     "success": discord.ButtonStyle.success,
 }
-TEMPLATE = rf"cmc:(?P<action>{USE}|{ANOTHER}|{WHY}):(?P<owner>[0-9]+):(?P<key>[0-9a-f]+):(?P<index>[0-9]+)"
+TEMPLATE = rf"cmc:(?P<action>{USE}|{ANOTHER}|{WHY}|{ASK}):(?P<owner>[0-9]+):(?P<key>[0-9a-f]+):(?P<index>[0-9]+)"
+APPROVAL_TEMPLATE = rf"{APPROVAL_PREFIX}:(?P<decision>{APPROVE}|{CHANGES}):(?P<approval>a[0-9a-f]+)"
 
 
 class ButtonHost(Protocol):
     """The client the buttons run in (CoachBot): it does what a press asks."""
 
     async def press(self, button: ReviewButton, interaction: discord.Interaction[Any]) -> None: ...
+    async def decide(self, decision: str, approval_id: str, interaction: discord.Interaction[Any]) -> None: ...
 
 
 class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
@@ -66,11 +68,34 @@ class ReviewButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMP
         await cast(ButtonHost, interaction.client).press(self, interaction)
 
 
+class ApprovalButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=APPROVAL_TEMPLATE):
+    """Approve / Request changes under a request in the approvers' channel: who may
+    decide is the client's call (the approver role, never one's own request)."""
+
+    def __init__(self, spec: Button) -> None:
+        super().__init__(
+            discord.ui.Button(label=spec.label, custom_id=spec.custom_id,
+                              style=_STYLES.get(spec.style, discord.ButtonStyle.secondary))
+        )
+        _, self.decision, self.approval_id = spec.custom_id.split(":")
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ApprovalButton:
+        button = item if isinstance(item, discord.ui.Button) else None
+        return cls(Button((button.label or "") if button else "", match.string))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:  # type: ignore[override]
+        await cast(ButtonHost, interaction.client).decide(self.decision, self.approval_id, interaction)
+
+
 def view_for(buttons: Sequence[Button]) -> discord.ui.View | None:
     """A view with no timeout made only of dynamic items: nothing to keep in memory."""
     if not buttons:
         return None
     view = discord.ui.View(timeout=None)
     for spec in buttons:
-        view.add_item(ReviewButton(spec))
+        kind = ApprovalButton if spec.custom_id.startswith(APPROVAL_PREFIX + ":") else ReviewButton
+        view.add_item(kind(spec))
     return view

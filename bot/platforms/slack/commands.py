@@ -18,6 +18,7 @@ from bot.platforms.slack.core import (
     error_code,
     plain_from_slack,
 )
+from bot.platforms.slack.team import CRISIS_WORDS, Team
 from bot.render import slack as render
 from bot.render.labels import label, ui_language
 from bot.review.validation import DraftError, check_draft
@@ -29,6 +30,8 @@ HELP_WORDS = {"help": "en", "aide": "fr", "?": None, "-h": None, "--help": None}
 COMMAND_FIELDS = ("text", "user_id", "team_id", "channel_id", "response_url")
 # `/review brand NAME`: an admin chooses the brand of a channel; `default` goes back to the settings.
 BRAND_WORDS = {"brand", "marque"}
+# `/review report on|off`: one's own trend in the team's report, by choice.
+REPORT_WORDS = {"report", "rapport"}
 DEFAULT_WORDS = {"default", "none", "défaut", "defaut", "aucune"}
 
 
@@ -55,6 +58,14 @@ class Commands:
             context["brand_command"] = True
             await ack()
             return
+        if text.split()[0].lower() in CRISIS_WORDS:  # crisis mode: answered after the ack
+            context["crisis_command"] = True
+            await ack()
+            return
+        if text.split()[0].lower() in REPORT_WORDS and len(text.split()) <= 2:  # one's place in the report
+            context["report_command"] = True
+            await ack()
+            return
         bot = self.bot
         team = command.get("team_id") or context.get("team_id") or ""
         lang = bot.draft_language(text, user)
@@ -78,6 +89,13 @@ class Commands:
             return
         if context.get("brand_command"):
             await self.choose_brand(command, client, context.get("team_id") or command.get("team_id") or "")
+            return
+        if context.get("report_command"):
+            await self.report_choice(command, client, context.get("team_id") or command.get("team_id") or "")
+            return
+        if context.get("crisis_command"):
+            await Team(self.bot).crisis_command(command, client, context.get("team_id") or
+                                                command.get("team_id") or "", self.is_admin)
             return
         if not await self.bot.take(context):
             return  # another process has it, or answered it already
@@ -131,6 +149,24 @@ class Commands:
                 except Exception as exc:
                     log.warning("could not set a channel's brand: %s", type(exc).__name__)
                     text = label("error_generic", lang)
+        await bot.send_private(client, text=text, blocks=render.notice_blocks(text, None, lang),
+                               response_url=command.get("response_url"), channel=channel, user=user)
+
+    async def report_choice(self, command: dict[str, Any], client: AsyncWebClient, team: str) -> None:
+        """`/review report on|off`: whether one's own trend appears in `cm-coach report`
+        (the team's totals always count everyone, nobody's drafts are ever shown)."""
+        bot = self.bot
+        user, channel = command.get("user_id") or "", command.get("channel_id")
+        lang = ui_language(await bot.locale(client, user))
+        words = plain_from_slack(command.get("text")).lower().split()[1:]
+        if words and words[0] in ("on", "oui", "yes"):
+            await asyncio.to_thread(bot.desk.audit, conversation_key(team, user), "report.opt_in", "own trend shown")
+            text = label("report_opted_in", lang)
+        elif words and words[0] in ("off", "non", "no"):
+            await asyncio.to_thread(bot.desk.audit, conversation_key(team, user), "report.opt_out", "own trend hidden")
+            text = label("report_opted_out", lang)
+        else:
+            text = label("report_choice_help", lang)
         await bot.send_private(client, text=text, blocks=render.notice_blocks(text, None, lang),
                                response_url=command.get("response_url"), channel=channel, user=user)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -24,6 +25,7 @@ from bot.app.services import Services
 from bot.app.work import DurableWork
 from bot.platforms.slack.pool import BrokenProcessPool, ReviewPool
 from bot.render import slack as render
+from bot.render import slack_team as team_render
 from bot.render.labels import label, ui_language
 from bot.review.language import detect_language
 from bot.review.models import Review, ReviewRequest
@@ -64,6 +66,12 @@ def conversation_key(team: str, user: str) -> Any:
     from bot.coach import ConversationKey
 
     return ConversationKey(PLATFORM, team, user)
+
+
+def when(timestamp: float) -> str:
+    """A moment as Slack shows it in each reader's own time zone and language."""
+    fallback = datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(timestamp)}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def error_code(exc: BaseException) -> str:
@@ -190,8 +198,9 @@ class SlackBot:
         answers in `channel`, or a message saying what to do."""
         try:
             brand = await asyncio.to_thread(self.desk.brand_for, PLATFORM, team, channel)
+            crisis = await asyncio.to_thread(self.desk.crisis, PLATFORM, team)
             request = self.desk.request(draft, context=context, platform=platform, voice=voice, user=user,
-                                        brand=brand)
+                                        brand=brand, crisis=crisis is not None)
             review = await self.review(request, lang_hint)
         except DraftError as exc:
             return str(exc), render.notice_blocks(str(exc), draft, lang_hint)
@@ -206,7 +215,10 @@ class SlackBot:
         # Store writes wait on the disk: off the event loop, so acks never wait on them.
         ref = await asyncio.to_thread(self.memory.put, review, request, lang, conversation_key(team, user))
         await asyncio.to_thread(self.record, team, user, kind, review)
-        return render.summary_text(review, lang), render.review_blocks(review, lang, ref=ref)
+        banner = team_render.crisis_banner(when(crisis.until), lang) if crisis else None
+        approval = bool(self.settings.team.approvers_channel) or crisis is not None
+        return render.summary_text(review, lang), render.review_blocks(review, lang, ref=ref, approval=approval,
+                                                                       banner=banner)
 
     # -- reading threads ---------------------------------------------------
 

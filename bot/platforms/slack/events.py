@@ -1,5 +1,6 @@
 """Events API listeners: mentions, direct messages (the coach) and the App Home,
-plus the middleware that answers each event once (a retry is dropped)."""
+plus the middleware that answers each event once (a retry is dropped); in OAuth
+mode, a workspace that uninstalls the app or revokes its token is erased."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import inspect
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,6 +25,9 @@ from bot.platforms.slack.core import (
 from bot.render import slack as render
 from bot.render.labels import label, ui_language
 
+if TYPE_CHECKING:
+    from bot.platforms.slack.oauth import SlackOAuth
+
 log = logging.getLogger("cm_coach.slack")
 
 
@@ -38,8 +42,9 @@ def answered(event: dict[str, Any], bot_user: str | None) -> bool:
 
 
 class Events:
-    def __init__(self, bot: SlackBot) -> None:
+    def __init__(self, bot: SlackBot, oauth: SlackOAuth | None = None) -> None:
         self.bot = bot
+        self.oauth = oauth  # OAuth mode: the installations an uninstall erases
 
     async def once_per_event(self, body: dict[str, Any], context: Any, next_: Any) -> BoltResponse | None:
         """Each event is answered once: a retry (same event_id) is acknowledged and dropped.
@@ -171,7 +176,18 @@ class Events:
         user = event.get("user") or ""
         lang = ui_language(await self.bot.locale(client, user))
         stats = self.home_stats(context.get("team_id") or "", user)
-        await client.views_publish(user_id=user, view=render.home_view(lang, self.bot.settings.profile, stats))
+        team = await asyncio.to_thread(self.team_brief, context.get("team_id") or "")
+        await client.views_publish(user_id=user, view=render.home_view(lang, self.bot.settings.profile, stats, team))
+
+    def team_brief(self, team: str) -> Any:
+        """The team's week in brief; None (left out) when it cannot be read."""
+        from bot.app.report import brief
+
+        try:
+            return brief(self.bot.store, platform=PLATFORM, workspace=team)
+        except Exception as exc:
+            log.warning("could not read the team's figures: %s", type(exc).__name__)
+            return None
 
     def home_stats(self, team: str, user: str) -> render.HomeStats | None:
         """The coach's figures for the user; None (the tab says so) when they cannot be read."""
@@ -180,3 +196,30 @@ class Events:
         except Exception as exc:
             log.warning("could not read a user's figures: %s", type(exc).__name__)
             return None
+
+    # -- the app leaves a workspace (OAuth mode) ------------------------------
+
+    async def run_uninstalled(self, body: dict[str, Any], context: Any) -> None:
+        """app_uninstalled: the workspace's installation and everything kept about it go."""
+        await self.forget_workspace(body, context)
+
+    async def run_tokens_revoked(self, event: dict[str, Any], body: dict[str, Any], context: Any) -> None:
+        """tokens_revoked: without its bot token the app can do nothing in the workspace, so
+        it is erased as for an uninstall; revoked user tokens only lose their installations."""
+        tokens = event.get("tokens") or {}
+        if tokens.get("bot"):
+            await self.forget_workspace(body, context)
+            return
+        if self.oauth is None:
+            return
+        for user in tokens.get("oauth") or []:
+            await self.oauth.installations.async_delete_installation(
+                enterprise_id=context.get("enterprise_id"), team_id=context.get("team_id"), user_id=user)
+
+    async def forget_workspace(self, body: dict[str, Any], context: Any) -> None:
+        team = context.get("team_id") or body.get("team_id") or ""
+        if self.oauth is not None:
+            await self.oauth.forget(context.get("enterprise_id"), team or None)
+        if team:
+            rows = await asyncio.to_thread(self.bot.store.forget_workspace, PLATFORM, team)
+            log.info("a workspace removed the app: its installation and %d row(s) erased", rows)

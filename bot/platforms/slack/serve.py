@@ -1,6 +1,12 @@
 """`cm-coach serve slack`: check the tokens, then run in Socket Mode (default)
 or HTTP mode (`--http --port`). Anything the user can fix stops start-up
 with one line naming what to change, and exit code 2; tokens are never printed.
+
+With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET instead of SLACK_BOT_TOKEN, HTTP
+mode serves the app to many workspaces (OAuth, bot/platforms/slack/oauth.py).
+Every instance on one database shares the work: a sweep answers, every
+SWEEP_SECONDS, what an instance that died left unanswered. GET /healthz says
+whether the store answers, for a load balancer.
 """
 
 from __future__ import annotations
@@ -16,15 +22,25 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from aiohttp import web
     from slack_bolt.async_app import AsyncApp
 
     from bot.config import Settings
+    from bot.platforms.slack.oauth import SlackOAuth
+    from bot.store import Storage
 
 APPS_PAGE = "https://api.slack.com/apps"
 EXIT_USAGE = 2
+# How often unanswered work is looked for, and how old it must be: younger work is
+# still on its way to the listener of the instance that acked it.
+SWEEP_SECONDS = 30.0
+SWEEP_MIN_AGE = 10.0
+HEALTH_PATH = "/healthz"
+# A health check waits this long for the store before answering 503.
+HEALTH_TIMEOUT = 3.0
 log = logging.getLogger("cm_coach.slack")
 
 
@@ -42,9 +58,18 @@ class SlackConfig:
     port: int
     path: str
     api_url: str
+    # OAuth mode (many workspaces): the app's credentials, and the redirect URL if set.
+    client_id: str = ""
+    client_secret: str = ""
+    redirect_uri: str = ""
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id)
 
     def __repr__(self) -> str:  # never show a token, even in a traceback
-        return f"SlackConfig(mode={self.mode!r}, host={self.host!r}, port={self.port}, api_url={self.api_url!r})"
+        return (f"SlackConfig(mode={self.mode!r}, oauth={self.oauth}, host={self.host!r}, port={self.port}, "
+                f"api_url={self.api_url!r})")
 
 
 def _token(env: Mapping[str, str], name: str, prefix: str, what: str, where: str) -> str:
@@ -74,7 +99,9 @@ def slack_config(args: argparse.Namespace, settings: Settings, env: Mapping[str,
         raise StartupError(f"port {port} is not a TCP port: choose one between 1 and 65535")
     if getattr(args, "port", None) and mode != "http":
         raise StartupError("--port is for HTTP mode: add --http, or drop --port to use Socket Mode")
-    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", "Bot User OAuth Token", "OAuth & Permissions")
+    client_id, client_secret, redirect_uri = _oauth_credentials(env, mode)
+    bot_token = "" if client_id else _token(env, "SLACK_BOT_TOKEN", "xoxb-", "Bot User OAuth Token",
+                                            "OAuth & Permissions")
     app_token = signing_secret = ""
     if mode == "socket":
         app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", "App-Level Token",
@@ -91,7 +118,40 @@ def slack_config(args: argparse.Namespace, settings: Settings, env: Mapping[str,
     from bot.platforms.slack.app import api_url
 
     return SlackConfig(mode, bot_token, app_token, signing_secret, settings.slack.host, int(port),
-                       settings.slack.path, api_url(settings))
+                       settings.slack.path, api_url(settings), client_id, client_secret, redirect_uri)
+
+
+def _oauth_credentials(env: Mapping[str, str], mode: str) -> tuple[str, str, str]:
+    """(client id, client secret, redirect URL) for OAuth mode; empty without SLACK_CLIENT_ID
+    and SLACK_CLIENT_SECRET (one bot token then); StartupError when half set or malformed."""
+    from bot.platforms.slack.oauth import REDIRECT_PATH
+
+    client_id = (env.get("SLACK_CLIENT_ID") or "").strip()
+    client_secret = (env.get("SLACK_CLIENT_SECRET") or "").strip()
+    if not client_id and not client_secret:
+        return "", "", ""
+    where = f"{APPS_PAGE} → your app → Basic Information → App Credentials"
+    for name, value, other in (("SLACK_CLIENT_ID", client_id, "SLACK_CLIENT_SECRET"),
+                               ("SLACK_CLIENT_SECRET", client_secret, "SLACK_CLIENT_ID")):
+        if not value:
+            raise StartupError(f"{other} is set but {name} is not: OAuth mode (many workspaces) needs both; "
+                               f"copy it from {where}, or unset {other} to run with SLACK_BOT_TOKEN")
+    if not re.fullmatch(r"[0-9]+\.[0-9]+", client_id):
+        raise StartupError(f"SLACK_CLIENT_ID does not look like a Client ID (digits, a dot, digits): copy it "
+                           f"again from {where}")
+    if not re.fullmatch(r"[0-9A-Fa-f]{16,128}", client_secret):
+        raise StartupError(f"SLACK_CLIENT_SECRET does not look like a Client Secret (hexadecimal characters "
+                           f"only): copy it again from {where}")
+    if mode != "http":
+        raise StartupError("OAuth mode (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) installs the app over HTTP: "
+                           "add --http (or set slack.mode = \"http\"), or unset them to use Socket Mode "
+                           "with SLACK_BOT_TOKEN")
+    redirect_uri = (env.get("SLACK_REDIRECT_URI") or "").strip()
+    parts = urlsplit(redirect_uri)
+    if redirect_uri and (parts.scheme not in ("https", "http") or not parts.netloc or parts.path != REDIRECT_PATH):
+        raise StartupError(f"SLACK_REDIRECT_URI must be https://YOUR-HOST{REDIRECT_PATH}, the Redirect URL "
+                           f"set in {APPS_PAGE} → your app → OAuth & Permissions (or unset it)")
+    return client_id, client_secret, redirect_uri
 
 
 async def check_bot_token(client: Any, api: str) -> dict[str, Any]:
@@ -126,6 +186,10 @@ async def start_http(app: AsyncApp, host: str, port: int, path: str = "/slack/ev
     web_app = app.web_app(path=path, port=port)
     if secret:
         web_app.middlewares.append(signature_middleware(secret))
+    bot = getattr(app, "cm_coach", None)
+    if bot is not None:
+        health = Health(bot.store, "oauth" if app.oauth_flow is not None else "token")
+        web_app.router.add_get(HEALTH_PATH, health.answer)
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -139,6 +203,48 @@ async def start_http(app: AsyncApp, host: str, port: int, path: str = "/slack/ev
     sockets = getattr(server, "sockets", None) or []
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, int(bound)
+
+
+class Health:
+    """GET /healthz: 200 when the store answers a trivial query within HEALTH_TIMEOUT,
+    503 otherwise; the body says which, and the mode. One query at a time: checks that
+    come while one waits share its answer, so a database that hangs does not pile up
+    threads."""
+
+    def __init__(self, store: Storage, mode: str) -> None:
+        self.store = store
+        self.mode = mode
+        self._ping: asyncio.Future[bool] | None = None
+
+    async def store_answers(self) -> bool:
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.ensure_future(asyncio.to_thread(self.store.ping))
+            # Read even when nobody waits for it any more, so its failure is not reported as unread.
+            self._ping.add_done_callback(lambda done: done.cancelled() or done.exception())
+        try:
+            return bool(await asyncio.wait_for(asyncio.shield(self._ping), HEALTH_TIMEOUT))
+        except Exception as exc:
+            log.warning("health check: the store does not answer (%s)", type(exc).__name__)
+            return False
+
+    async def answer(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+
+        ok = await self.store_answers()
+        return web.json_response({"status": "ok" if ok else "unavailable", "store_reachable": ok,
+                                  "mode": self.mode}, status=200 if ok else 503)
+
+
+async def keep_resuming(app: AsyncApp, every: float = SWEEP_SECONDS, min_age: float = SWEEP_MIN_AGE) -> None:
+    """Every `every` seconds, answer the work nobody is answering (start it as a task):
+    what an instance that died had taken (at once when it ran on this host, after its
+    lease elsewhere) or had acked without taking. Whichever instance is free gets it."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await app.cm_coach_resume(min_age=min_age)  # type: ignore[attr-defined]
+        except Exception:  # the next sweep tries again
+            log.exception("the sweep for unanswered work failed")
 
 
 async def check_app_token(client: Any, app_token: str) -> None:
@@ -170,8 +276,13 @@ async def _run(config: SlackConfig, settings: Settings) -> int:
     from bot.app.services import Services, StoreUnavailable
     from bot.platforms.slack.app import build_app
 
-    client = AsyncWebClient(token=config.bot_token, base_url=config.api_url)
-    identity = await check_bot_token(client, config.api_url)
+    if config.oauth:  # no token of its own: each workspace's comes with its requests
+        client = AsyncWebClient(base_url=config.api_url)
+        who = "OAuth mode (each installed workspace answered with its own bot token)"
+    else:
+        client = AsyncWebClient(token=config.bot_token, base_url=config.api_url)
+        identity = await check_bot_token(client, config.api_url)
+        who = f"@{identity.get('user', 'cm-coach')} in {identity.get('team', 'your workspace')}"
     if config.mode == "socket":
         await check_app_token(client, config.app_token)
     try:
@@ -179,22 +290,34 @@ async def _run(config: SlackConfig, settings: Settings) -> int:
     except StoreUnavailable as exc:
         raise StartupError(str(exc)) from exc
     store = services.store
+    try:
+        oauth = _open_oauth(config, store) if config.oauth else None
+    except BaseException:
+        store.close()
+        raise
     app = build_app(settings, client=client, store=store, reviewer=services.reviewer, coach=services.coach,
-                    signing_secret=config.signing_secret)
+                    signing_secret=config.signing_secret, oauth=oauth)
     bot = app.cm_coach  # type: ignore[attr-defined]
-    who = f"@{identity.get('user', 'cm-coach')} in {identity.get('team', 'your workspace')}"
     background: list[asyncio.Task[Any]] = []
     try:
         if bot.pool is not None:
             await asyncio.to_thread(bot.pool.warm_up)
         background.append(asyncio.create_task(services.keep_applying_retention()))
-        # What was acked before a crash is answered once the app listens again.
+        # What was acked before a crash is answered once the app listens again; then, every
+        # SWEEP_SECONDS, what another instance left when it died.
         background.append(asyncio.create_task(app.cm_coach_resume()))  # type: ignore[attr-defined]
+        background.append(asyncio.create_task(keep_resuming(app)))
         if config.mode == "http":
             runner, port = await start_http(app, config.host, config.port, config.path, config.signing_secret)
-            print(f"cm-coach: {who}, HTTP mode on http://{config.host}:{port}{config.path} "
+            base = f"http://{config.host}:{port}"
+            print(f"cm-coach: {who}, HTTP mode on {base}{config.path} "
                   "(set it as the Request URL of the command, the shortcut, events and interactivity)",
                   file=sys.stderr, flush=True)
+            if oauth is not None:
+                from bot.platforms.slack.oauth import INSTALL_PATH, REDIRECT_PATH
+
+                print(f"cm-coach: install link {base}{INSTALL_PATH}, Redirect URL {base}{REDIRECT_PATH} "
+                      "(behind your HTTPS host's name)", file=sys.stderr, flush=True)
             try:
                 await _until_stopped()
             finally:
@@ -216,6 +339,22 @@ async def _run(config: SlackConfig, settings: Settings) -> int:
             task.cancel()
         bot.close()
         store.close()
+
+
+def _open_oauth(config: SlackConfig, store: Storage) -> SlackOAuth:
+    """The installation and state stores in the store's database; StartupError if it cannot hold them."""
+    from bot.platforms.slack.oauth import open_oauth
+    from bot.store import Store
+
+    if not isinstance(store, Store):
+        raise StartupError("OAuth mode keeps the installations in the store's database: set store.url")
+    try:
+        return open_oauth(store, config.client_id, config.client_secret, config.redirect_uri or None)
+    except Exception as exc:
+        from bot.logsafe import redact
+
+        raise StartupError(f"cannot create the OAuth tables in the store ({redact(str(exc))[:200]}): the "
+                           "database user must be allowed to create tables") from exc
 
 
 def serve(args: argparse.Namespace, settings: Settings, env: Mapping[str, str] | None = None) -> int:
