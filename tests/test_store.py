@@ -607,10 +607,13 @@ def test_forget_workspace_deletes_every_row_of_that_workspace_and_nothing_else(s
         store.submit_work(key.platform, key, "command", {"text": "a draft"})
         store.add_approval(key, "C0TEAM", "Sorry about that, we are on it.", {"verdict": "post"})
         store.set_channel_brand(key.platform, key.workspace, "C0TEAM", "lea")
+    store.start_crisis("slack:T1", until=10**12, started_by="U-ann")
+    store.start_crisis("slack:T2", until=10**12, started_by="U-cat")
     named = set(USER_TABLES) | {"channel_brands"}
     assert {t for t, n in workspace_counts(store_url, "slack", "T1").items() if n} == named
-    assert store.forget_workspace("slack", "T1") == 2 * len(USER_TABLES) + 1
+    assert store.forget_workspace("slack", "T1") == 2 * len(USER_TABLES) + 2  # its crisis too
     assert not any(workspace_counts(store_url, "slack", "T1").values())
+    assert store.crises(["slack:T1"]) == [] and store.crises(["slack:T2"])
     for other in (cat, dan):
         left = workspace_counts(store_url, other.platform, other.workspace)
         assert {t for t, n in left.items() if n} == named

@@ -541,7 +541,10 @@ class Store:
         people's rows in every table, and its channels' brands; returns the count."""
         where = {"the_platform": valid(platform), "the_workspace": valid(workspace)}
         with self._write() as conn:
-            return sum(conn.execute(statement, where).rowcount for statement in self._q.forget_workspace)
+            deleted = sum(conn.execute(statement, where).rowcount for statement in self._q.forget_workspace)
+            # Its crisis too (a crisis's scope is "platform:workspace").
+            return deleted + conn.execute(self._t.end_crisis, {"the_scope": f"{valid(platform)}:{valid(workspace)}"}
+                                          ).rowcount
 
     def close(self) -> None:
         with self._lock:
