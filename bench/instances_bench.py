@@ -36,6 +36,7 @@ from aiohttp import ClientSession, ClientTimeout, TCPConnector
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.slack_load import DRAFTS  # noqa: E402  (the same drafts as the one-instance load run)
 from tests.postgres import PostgresServer, start_server  # noqa: E402
 from tests.slack_api_server import (  # noqa: E402
     SIGNING_SECRET,
@@ -45,15 +46,6 @@ from tests.slack_api_server import (  # noqa: E402
     serve_slack,
     stop,
     wait_listening,
-)
-
-DRAFTS = (
-    "Please delete the photo and DM us.",
-    "Avant que nous puissions enquêter, je vous demande de supprimer la photographie.",
-    "We're sorry about the delay on flight 2021. We're checking with the crew now.",
-    "Encore une fois, LISEZ LES CONDITIONS avant de râler.",
-    "The delay was caused by the airport, not us.",
-    "Merci pour votre message ! Nous regardons votre commande dès maintenant.",
 )
 
 
