@@ -42,7 +42,8 @@ log = logging.getLogger("cm_coach.slack")
 
 # The bot scopes of manifest.yml, asked for at install (tests/test_slack_manifest.py keeps them equal).
 BOT_SCOPES: tuple[str, ...] = ("commands", "chat:write", "app_mentions:read", "im:history", "channels:history",
-                               "groups:history", "mpim:history", "users:read")
+                               "groups:history", "mpim:history", "users:read", "channels:read", "groups:read",
+                               "usergroups:read")
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 # How long an install may take between /slack/install and the redirect back.
