@@ -32,13 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
+from bot.review.evaluation import default_files, read_corpora  # noqa: E402
 from bot.review.models import ReviewRequest  # noqa: E402
 from bot.review.offline import review_offline  # noqa: E402
 from bot.review.reviewer import Reviewer  # noqa: E402
 from bot.review.taxonomy import VERDICTS  # noqa: E402
 
-AIM_RATE = 5_000
-AIM_COLD = 0.25
+AIM_RATE = 8_000  # judgement only (rules and second reading), one core
+AIM_COLD = 0.15
 AIM_WORST = 0.5  # seconds for any one review below, a 100,000-character customer message included
 
 # (draft, context, platform): tweet-length, both languages, about half of them risky.
@@ -323,6 +324,11 @@ def main() -> int:
 
     with_rw = throughput(reviewer.review_sync, requests, args.seconds)
     without_rw = throughput(without_rewrites, requests, args.seconds)
+    # The corpus's 351 drafts, each different: what the scan and the caches do on text they
+    # have not seen (the 24 drafts above come round again and again).
+    corpus = [reviewer.request(c.draft, context=c.context, platform=c.platform)
+              for c in read_corpora(default_files())]
+    on_corpus = throughput(without_rewrites, corpus, args.seconds)
     verdicts = [reviewer.review_sync(r).verdict for r in requests]
     worst = worst_case(reviewer)
     worst_100k = max(secs for label, secs in worst if label.startswith("context of 100,000"))
@@ -330,22 +336,25 @@ def main() -> int:
     where = phases()
     offenders = import_offenders()
 
-    ok_rate = "✓" if with_rw["per_second"] >= AIM_RATE else "✗"
+    ok_rate = "✓" if without_rw["per_second"] >= AIM_RATE else "✗"
     ok_cold = "✓" if cold["p50_s"] <= AIM_COLD else "✗"
     rows = [
-        ("reviews/s, with rewrites (as the CLI)", f"{with_rw['per_second']:,.0f}", f"≥ {AIM_RATE:,} {ok_rate}"),
-        ("  per CPU second", f"{with_rw['per_cpu_second']:,.0f}", ""),
-        ("  latency p50 / p99", f"{with_rw['p50_ms']:.3f} / {with_rw['p99_ms']:.3f} ms", ""),
-        ("reviews/s, without rewrites", f"{without_rw['per_second']:,.0f}", ""),
+        ("reviews/s, judgement only (rules and second reading)", f"{without_rw['per_second']:,.0f}",
+         f"≥ {AIM_RATE:,} {ok_rate}"),
         ("  per CPU second", f"{without_rw['per_cpu_second']:,.0f}", ""),
         ("  latency p50 / p99", f"{without_rw['p50_ms']:.3f} / {without_rw['p99_ms']:.3f} ms", ""),
+        (f"  on the corpus's {len(corpus)} drafts, each different", f"{on_corpus['per_second']:,.0f}", ""),
+        ("    latency p50 / p99", f"{on_corpus['p50_ms']:.3f} / {on_corpus['p99_ms']:.3f} ms", ""),
+        ("reviews/s, with rewrites (as the CLI)", f"{with_rw['per_second']:,.0f}", ""),
+        ("  per CPU second", f"{with_rw['per_cpu_second']:,.0f}", ""),
+        ("  latency p50 / p99", f"{with_rw['p50_ms']:.3f} / {with_rw['p99_ms']:.3f} ms", ""),
         (f"cold `cm-coach review`, p50 of {args.runs}", f"{cold['p50_s'] * 1000:.0f} ms",
          f"< {AIM_COLD * 1000:.0f} ms {ok_cold}"),
         ("  min / max", f"{cold['min_s'] * 1000:.0f} / {cold['max_s'] * 1000:.0f} ms", ""),
         ("  bare `python -c pass`", f"{cold['python_s'] * 1000:.0f} ms", ""),
         (f"worst review of {len(worst)} long or adversarial inputs", f"{worst[0][1] * 1000:.0f} ms",
          f"< {AIM_WORST * 1000:.0f} ms {'✓' if worst[0][1] < AIM_WORST else '✗'}"),
-        ("  worst with a 100,000-character context", f"{worst_100k * 1000:.0f} ms",
+        ("  worst 100,000-character input (a customer message)", f"{worst_100k * 1000:.0f} ms",
          f"< {AIM_WORST * 1000:.0f} ms {'✓' if worst_100k < AIM_WORST else '✗'}"),
     ]
     mix = f"{len(DRAFTS)} drafts (FR and EN, ≤ {longest} characters; verdicts: " + ", ".join(

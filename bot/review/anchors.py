@@ -1,17 +1,22 @@
 """One pass over a folded text that says where each rule may match.
 
-Each rule pattern of a pack starts at a word start (`(?<![\\w])`) with one of a known
-set of strings, up to eight characters long (`prefilter.prefixes`: « supprim », « je
-vous d », "delete "…). All those strings of a pack go into one Aho–Corasick automaton
-(the `pyahocorasick` package, in C): a single linear pass over the draft finds every
-place where one of them begins a word, hence the only places where each pattern may
-match. Python's `re` then tries each pattern there alone (`pattern.match(text, pos)`),
-instead of scanning the whole draft with each of fifty large alternations.
+A pack's patterns are large alternations of words, and most start at a word start
+(`(?<![\\w])`) with one of a known set of strings up to eight characters long
+(`prefilter.prefixes`: « supprim », « je vous d », "delete "…). All those strings of
+a pack go into one Aho–Corasick automaton (the `pyahocorasick` package, in C): a
+single linear pass over the draft finds every place where one of them begins a word
+(or anywhere, for the few patterns that do not start at a word start), hence the only
+places where each pattern may match. Python's `re` then tries the pattern at those
+places alone (`pattern.match(text, place)`), instead of scanning the whole draft
+with each of fifty alternations. A rule's several patterns (its alternation) are
+anchored and compiled each on its own, so that a review compiles only those it may
+need.
 
 Matches are the same as `pattern.finditer(text)`'s: a match can only start at one of
 those places, and trying them in order, each after the end of the previous match,
-is what `finditer` does. Patterns whose start cannot be told (`\\w+…`) are scanned
-as before.
+is what `finditer` does. A pattern whose first characters cannot be told
+(`[a-z0-9._%+-]++@…`) is run over the whole text, unless the text lacks every
+character one of which its matches hold (`prefilter.needed`: « @ »).
 
 Without pyahocorasick, or with `CM_COACH_SCANNER=python`, there is no automaton and
 the engine runs each pattern over the whole text (with `prefilter.py`'s cheaper
@@ -21,7 +26,8 @@ filter): the same reviews, more slowly.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 ENV = "CM_COACH_SCANNER"
@@ -43,40 +49,46 @@ ENABLED: bool = _library() is not None
 
 
 class Found:
-    """What one scan found: `places`, for each anchored unit (by its `anchor`), the places
-    where it may start (ascending); `live`, the slots of the patterns with such a unit."""
+    """What one scan of `text` found: for each pattern's slot, the places where one of its
+    units may start, as (place, the unit's order in the pattern), ascending."""
 
-    __slots__ = ("live", "places", "text")
+    __slots__ = ("hits", "text")
 
-    def __init__(self, text: str, places: dict[int, list[int]], live: set[int]) -> None:
+    def __init__(self, text: str, hits: dict[int, list[tuple[int, int]]]) -> None:
         self.text = text
-        self.places = places
-        self.live = live
+        self.hits = hits
 
-    def may_match(self, pattern: Any) -> bool:
-        """Whether the pattern may match the text: an anchored unit of it was found, or a
-        unit without anchors may be anywhere (`loose` holds, for each such unit, the
-        characters one of which it needs, or None when nothing is known)."""
-        if pattern.slot in self.live:
-            return True
+    def loose(self, pattern: Any) -> bool:
+        """Whether a unit of the pattern that has no anchors may match the text: its
+        `loose` holds, for each such unit, characters one of which its matches hold,
+        or None when nothing is known."""
         text = self.text
         return any(needs is None or any(c in text for c in needs) for needs in pattern.loose)
 
 
-class AnchorScan:
-    """The automaton of one pack's anchors. `anchors` gives, for each unit's index, its
-    anchors and whether they stand at word starts only (`(?<![\\w])`), or anywhere;
-    `owners`, for each unit's index, the slot of the pattern it belongs to."""
+def shortest(keys: frozenset[str]) -> list[str]:
+    """The keys none of the others begins: where « deals » begins a word, so does « deal »,
+    and one of them is enough to tell the place."""
+    kept: list[str] = []
+    for key in sorted(keys):  # a key comes right before the keys it begins
+        if not kept or not key.startswith(kept[-1]):
+            kept.append(key)
+    return kept
 
-    def __init__(self, anchors: Mapping[int, tuple[frozenset[str], bool]], owners: list[int]) -> None:
+
+class AnchorScan:
+    """The automaton of one pack's anchors. `anchors` gives, for each anchored unit, the
+    slot of its pattern, its order among the pattern's units, its anchors, and whether
+    they stand at word starts only (`(?<![\\w])`) or anywhere."""
+
+    def __init__(self, anchors: list[tuple[int, int, frozenset[str], bool]]) -> None:
         library = _library()
         if library is None:
             raise RuntimeError("pyahocorasick is not available")
-        self._owners = owners
-        by_key: dict[str, tuple[list[int], list[int]]] = {}
-        for index, (keys, word_start) in anchors.items():
-            for key in keys:
-                by_key.setdefault(key, ([], []))[0 if word_start else 1].append(index)
+        by_key: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+        for slot, order, keys, word_start in anchors:
+            for key in shortest(keys):
+                by_key.setdefault(key, ([], []))[0 if word_start else 1].append((slot, order))
         self._automaton: Any = None
         if by_key:
             automaton = library.Automaton()
@@ -86,42 +98,38 @@ class AnchorScan:
             self._automaton = automaton
 
     def positions(self, text: str) -> Found:
-        found: dict[int, list[int]] = {}
+        hits: dict[int, list[tuple[int, int]]] = {}
         if self._automaton is None or not text:
-            return Found(text, found, set())
-        unsorted = False
+            return Found(text, hits)
         for end, (back, at_word_start, anywhere) in self._automaton.iter(text):
             start = end - back
             if at_word_start and start:
                 before = text[start - 1]
                 if before.isalnum() or before == "_":  # `re`'s \w: not a word start
                     at_word_start = ()
-            for indices in (at_word_start, anywhere):
-                for index in indices:
-                    places = found.get(index)
-                    if places is None:
-                        found[index] = [start]
-                    elif places[-1] != start:
-                        unsorted = unsorted or start < places[-1]
-                        places.append(start)
-        if unsorted:
-            for index, places in found.items():
-                if len(places) > 1:
-                    found[index] = sorted(set(places))
-        owners = self._owners
-        return Found(text, found, {owners[index] for index in found})
+            for units in (at_word_start, anywhere):
+                for slot, order in units:
+                    found = hits.get(slot)
+                    if found is None:
+                        hits[slot] = [(start, order)]
+                    else:
+                        found.append((start, order))
+        for slot, found in hits.items():
+            if len(found) > 1:  # by place, then the units' order: the alternation's
+                hits[slot] = sorted(set(found))
+        return Found(text, hits)
 
 
-def match_at(pattern: Any, text: str, places: list[int]) -> Iterator[Any]:
-    """`pattern.finditer(text)`, given every place where a match may start (ascending):
-    each place after the end of the previous match is tried alone. The patterns given
-    here never match an empty string (each starts with a non-empty anchor)."""
+def match_at(units: Sequence[Any], text: str, hits: list[tuple[int, int]]) -> Iterator[re.Match[str]]:
+    """`finditer` of the alternation of `units`, given every (place, unit's order) where a
+    unit's match may start, sorted: each place after the end of the previous match is
+    tried with its units in their order, and the first that matches there wins, as in
+    the alternation. Units never match an empty string (each starts with an anchor)."""
     end = 0
-    match = pattern.match
-    for place in places:
+    for place, order in hits:
         if place < end:
             continue
-        found = match(text, place)
+        found = units[order].match(text, place)
         if found is not None:
             yield found
             end = found.end()

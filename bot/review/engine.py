@@ -110,44 +110,15 @@ Scan = Found | None
 
 
 def _units_at(pattern: LazyPattern, scan: Found) -> Iterator[re.Match[str]] | None:
-    """The pattern's matches in the scanned text, as `finditer` finds them: None when some
-    unit may match but cannot be placed (it has no anchor), so the whole pattern is to
-    be run over the text; nothing when no unit can match.
-
-    At a given place the whole pattern matches as its first unit that matches there, so
-    each place where some unit may start is tried with those units, in their order."""
-    text = scan.text
-    if pattern.slot not in scan.live:
-        return iter(()) if not scan.may_match(pattern) else None
-    single = None
-    by_place: dict[int, list[LazyPattern]] = {}
-    for unit in pattern.units:
-        if unit.anchor is None:
-            if unit.needs is None or any(c in text for c in unit.needs):
-                return None
-            continue  # it needs characters the text lacks
-        places = scan.places.get(unit.anchor)
-        if not places:
-            continue
-        single = None if by_place else (unit, places)  # one unit alone: no merging
-        for place in places:
-            by_place.setdefault(place, []).append(unit)
-    if single is not None:
-        return match_at(single[0], text, single[1])
-    return _first_at(by_place, text)
-
-
-def _first_at(by_place: dict[int, list[LazyPattern]], text: str) -> Iterator[re.Match[str]]:
-    end = 0
-    for place in sorted(by_place):
-        if place < end:
-            continue
-        for unit in by_place[place]:
-            found = unit.match(text, place)
-            if found is not None:
-                yield found
-                end = found.end()
-                break
+    """The pattern's matches in the scanned text, as `finditer` finds them, tried only
+    where its units' anchors are (anchors.match_at); None when a unit without anchors may
+    match, so that the whole pattern is to be run over the text."""
+    if pattern.loose and scan.loose(pattern):
+        return None
+    hits = scan.hits.get(pattern.slot)  # type: ignore[arg-type]
+    if not hits:
+        return iter(())
+    return match_at(pattern.units, scan.text, hits)
 
 
 def _matches(
@@ -197,7 +168,7 @@ def _absent(matcher: Matcher | None, starts_of: LazyStarts | None, scan: Scan,
     scan says it cannot match, or (without a scan) its first characters are absent from
     the text's word starts."""
     if scan is not None and isinstance(matcher, LazyPattern):
-        return matcher.slot not in scan.live and not (matcher.loose and scan.may_match(matcher))
+        return matcher.slot not in scan.hits and not (matcher.loose and scan.loose(matcher))
     first = starts_of.get() if starts_of else None
     if first is None:
         return False
@@ -331,7 +302,7 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
         for s in pack.strengths:
             matcher = s.matcher
             if scan is not None and isinstance(matcher, LazyPattern):
-                if matcher.slot not in scan.live and not (matcher.loose and scan.may_match(matcher)):
+                if matcher.slot not in scan.hits and not (matcher.loose and scan.loose(matcher)):
                     continue
             elif _absent(matcher, s.starts, None, text_starts):
                 continue
@@ -364,7 +335,8 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
                 for span in spans:
                     analysis.findings.append(_finding(rule, severity, span))
             elif rule.check == "absence":
-                if not rule.patterns or not _matches(rule.matcher, folded, quoted, pack, True, 1, scan):
+                if (not rule.patterns or _absent(rule.matcher, None, scan, text_starts)
+                        or not _matches(rule.matcher, folded, quoted, pack, True, 1, scan)):
                     analysis.findings.append(_finding(rule, severity, None))
             elif rule.check == "shouting":
                 for span in _shouting(folded, rule):
@@ -517,7 +489,7 @@ def _other_languages(folded: Folded, language: str) -> dict[str, list[tuple[int,
         words = _WORDS.findall(m.group(0))
         if not words:
             continue
-        shares = {lang: sum(1 for w in words if w in fw) / len(words) for lang, fw in known.items()}
+        shares = {lang: sum(map(fw.__contains__, words)) / len(words) for lang, fw in known.items()}
         best = max(shares, key=lambda k: shares[k])
         if best != language and shares[best] >= MIXED_SHARE and shares[best] > shares.get(language, 0.0):
             found.setdefault(best, []).append(folded.span(m.start(), m.end()))

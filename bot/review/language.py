@@ -121,12 +121,9 @@ def function_word_scores(folded_text: str) -> dict[str, float]:
     if not words:
         return {}
     return {
-        lang: sum(1 for w in words if w in known) / len(words)
+        lang: sum(map(known.__contains__, words)) / len(words)
         for lang, known in function_words().items()
     }
-
-
-_function_word_scores = function_word_scores
 
 
 def settled_language(share: dict[str, float]) -> str | None:

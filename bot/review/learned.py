@@ -24,6 +24,7 @@ import threading
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar
@@ -160,6 +161,13 @@ class _Embedder:
         return self.alpha * np.concatenate([own, other, flag])
 
 
+@lru_cache(maxsize=16)
+def _resolved(folder: Path) -> Path:
+    """A model folder, resolved once: `load()` is called for every second reading, and
+    resolving a path costs a system call per component."""
+    return folder.resolve()
+
+
 class RiskModel:
     """One variant of the shipped model; `RiskModel.load()` reads it once per folder and variant.
 
@@ -209,7 +217,7 @@ class RiskModel:
         """The `variant` of the model in `folder` (default: the shipped one), read on first call only."""
         if variant not in VARIANTS:
             raise ModelError(f"unknown variant {variant!r}; one of {', '.join(VARIANTS)}")
-        key = ((Path(folder) if folder is not None else MODEL_DIR).resolve(), variant)
+        key = (_resolved(Path(folder) if folder is not None else MODEL_DIR), variant)
         with cls._lock:
             model = cls._cache.get(key)
             if model is None:

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -116,14 +115,16 @@ def save(name: str, raw: bytes, entry: Entry) -> bool:
     if path is None:
         return False
     try:
-        if json.loads(json.dumps(entry.data)) != entry.data:
-            return False  # dates, non-string keys…: not kept, rather than kept differently
+        if not keepable(entry.data):
+            return False
         text = json.dumps({
             "format": FORMAT,
             "data": entry.data,
             "sources": {source: [sorted(c) if c is not None else None for c in facts]
                         for source, facts in entry.sources.items()},
         }, ensure_ascii=False)
+        import tempfile  # only when an entry is written: a cold review reads
+
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         try:
@@ -138,6 +139,15 @@ def save(name: str, raw: bytes, entry: Entry) -> bool:
                 old.unlink(missing_ok=True)
         return True
     except (OSError, TypeError, ValueError):
+        return False
+
+
+def keepable(data: dict[str, Any]) -> bool:
+    """Whether JSON holds the pack's data exactly (no dates, no keys other than strings…):
+    what it does not is not kept, rather than kept differently."""
+    try:
+        return bool(json.loads(json.dumps(data)) == data)
+    except (TypeError, ValueError):
         return False
 
 

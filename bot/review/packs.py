@@ -94,7 +94,7 @@ class _Anchors:
     """A pack's `AnchorScan`, built on first use from what its patterns' units may start
     with: at once when that is known (a cache entry, or worked out when the pack was
     read), else after WARM_UP reviews, as the prefilter does. Building it gives each
-    pattern its `slot` and `loose`, and each unit its `anchor` or `needs`."""
+    pattern its `slot` and `loose` (LazyPattern)."""
 
     def __init__(self, patterns: list[LazyPattern], known: dict[str, pack_cache.Facts] | None) -> None:
         self._patterns = patterns
@@ -117,28 +117,22 @@ class _Anchors:
         return self._scan
 
     def _build(self) -> None:
-        anchored: dict[int, tuple[frozenset[str], bool]] = {}
-        owners: list[int] = []
+        anchored: list[tuple[int, int, frozenset[str], bool]] = []
         for slot, pattern in enumerate(self._patterns):
             loose: list[frozenset[str] | None] = []
-            for unit in pattern.units:
+            for order, unit in enumerate(pattern.units):
                 known = self._known.get(unit.pattern) if self._known is not None else None
                 first, needs = known if known is not None else facts(unit)
                 if first:
-                    unit.anchor = len(owners)
-                    anchored[unit.anchor] = (first, unit.bounded)
-                    owners.append(slot)
+                    anchored.append((slot, order, first, unit.bounded))
                 else:
-                    unit.needs = needs
                     loose.append(needs)
             pattern.slot, pattern.loose = slot, tuple(loose)
         try:
-            self._scan = anchors.AnchorScan(anchored, owners)
+            self._scan = anchors.AnchorScan(anchored)
         except Exception:  # the library missing or failing: every pattern scans the text
             for pattern in self._patterns:
                 pattern.slot, pattern.loose = None, (None,)
-                for unit in pattern.units:
-                    unit.anchor = unit.needs = None
             self._failed = True
 
 
@@ -215,11 +209,10 @@ class LazyPattern:
     `bounded`: the pattern starts at a word start (the packs' default). `parts`: the
     alternatives of a rule's several patterns, each a pattern of its own: at a given
     place, the whole matches as the first of them that matches there, so a review
-    compiles and tries only those whose anchors it finds. `anchor`: a unit's index in its
-    pack's `AnchorScan`, when it tells where the unit may match; else `needs`:
-    characters of which a match holds one, when known. `slot` and `loose`: what
-    `anchors.Found.may_match` reads of the whole (no slot, and a loose unit of which
-    nothing is known, until the pack's scan is built).
+    compiles and tries only those whose anchors it finds. `slot`: the pattern's index in
+    its pack's `AnchorScan`; `loose`: for each of its units without anchors, characters
+    one of which a match holds (None: nothing known). Until the pack's scan is built,
+    no slot, and one loose unit of which nothing is known.
     """
 
     def __init__(self, source: str, bounded: bool = False, compiled: re.Pattern[str] | None = None,
@@ -228,8 +221,6 @@ class LazyPattern:
         self.flags = 0
         self.bounded = bounded
         self.parts = parts
-        self.anchor: int | None = None
-        self.needs: frozenset[str] | None = None
         self.slot: int | None = None
         self.loose: tuple[frozenset[str] | None, ...] = (None,)
         if compiled is not None:
@@ -330,8 +321,9 @@ def compile_pattern(pattern: str, vocab: dict[str, str], where: str, bounded: bo
 def compile_patterns(
     sources: Any, vocab: dict[str, str], where: str, bounded: bool = True
 ) -> tuple[LazyPattern, ...]:
-    """A rule's patterns as one alternation, compiled on first use (one scan of the draft
-    per rule).
+    """A rule's patterns as one alternation (one scan of the draft per rule), compiled on
+    first use; its alternatives are also units of their own (LazyPattern.parts) unless
+    they refer to groups by number.
 
     The leftmost match wins, which is all highlighting needs. Empty when there is no pattern.
     """
@@ -525,7 +517,7 @@ def load_pack(path: Path) -> Pack:
     built = _build(data, path)
     patterns = built.patterns()
     known: dict[str, pack_cache.Facts] | None = None
-    if pack_cache.writable():
+    if pack_cache.writable() and pack_cache.keepable(data):
         known = {u.pattern: facts(u) for p in patterns for u in p.units}
         with contextlib.suppress(OSError):
             pack_cache.save(path.name, path.read_bytes(), pack_cache.Entry(data, known))

@@ -124,7 +124,7 @@ def prefixes(pattern: Source) -> frozenset[str] | None:
 MAX_NEEDED = 12
 
 
-def _needed(items: list) -> frozenset[str] | None:
+def _needed(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
     """Characters of which every match of the sequence holds at least one; None when
     there is no such short list. Of the sequence's items, the fewest characters win."""
     best: frozenset[str] | None = None
@@ -146,7 +146,8 @@ def _needed(items: list) -> frozenset[str] | None:
                     break
             found = frozenset(chars) or None
         elif op is _c.SUBPATTERN:
-            found = _needed(list(av[-1]))
+            # A case-insensitive group may match other characters than it spells.
+            found = None if av[1] & _c.SRE_FLAG_IGNORECASE else _needed(list(av[-1]))
         elif op is _c.BRANCH:
             union: set[str] = set()
             for alternative in av[1]:
@@ -170,7 +171,10 @@ def needed(pattern: Source) -> frozenset[str] | None:
     if _sre is None:
         return None
     try:
-        return _needed(list(_sre.parse(pattern.pattern, pattern.flags)))
+        parsed = _sre.parse(pattern.pattern, pattern.flags)
+        if parsed.state.flags & _c.SRE_FLAG_IGNORECASE:
+            return None
+        return _needed(list(parsed))
     except Exception:  # a construct the walk does not know
         return None
 
