@@ -7,7 +7,6 @@ back with a note saying why.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -81,6 +80,8 @@ class Reviewer:
         """The offline review of a prepared request, off the event loop."""
         if self.offload is not None:
             return await self.offload(request)
+        import asyncio  # here: the command line's cold start never needs the event loop's modules
+
         return await asyncio.to_thread(review_checked, request)
 
     def llm_client(self) -> LLMReviewer | None:
@@ -96,4 +97,6 @@ class Reviewer:
 
     def review_blocking(self, request: ReviewRequest) -> Review:
         """Run `review` to completion from synchronous code (command line, tests)."""
+        import asyncio
+
         return asyncio.run(self.review(request))
