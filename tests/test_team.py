@@ -271,3 +271,19 @@ async def test_a_person_opts_in_and_out_of_the_report(tmp_path: Path) -> None:
         trail = h.store.audit_trail(ConversationKey("slack", TEAM_ID, BOB))
     assert "now appears in the team's report" in opted[0].body["text"]
     assert [r["action"] for r in trail] == ["report.opt_in", "report.opt_out"]
+
+
+async def test_a_dm_coaching_review_in_a_crisis_weighs_more_and_says_so(tmp_path: Path) -> None:
+    from bot.coach import Coach
+    from bot.review.reviewer import Reviewer
+    from bot.store import Store
+
+    store = Store(tmp_path / "db.sqlite3")
+    coach = Coach(Reviewer(engine="offline"), store, clock=lambda: 1_000.0)
+    key = ConversationKey("slack", TEAM_ID, ALICE)
+    calm = await coach.handle(key, "Lol calm down, it's just a burger 🙄")
+    store.start_crisis(f"slack:{TEAM_ID}", until=5_000.0, started_by=BOB)
+    crisis = await coach.handle(ConversationKey("slack", TEAM_ID, CAROL), "Lol calm down, it's just a burger 🙄")
+    assert calm.review is not None and crisis.review is not None
+    assert (calm.review.verdict, crisis.review.verdict) == ("revise", "block")
+    assert crisis.review.notes[0].startswith("🚨 Crisis mode") and not any("Crisis" in n for n in calm.review.notes)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.coach import followups, teaching
@@ -31,6 +32,7 @@ from bot.coach.texts import (
     say,
     severity_name,
 )
+from bot.render.labels import label
 from bot.render.stats import UserStats, history_record, user_stats
 from bot.review.facts import Fact, guard, shown
 from bot.review.language import detect_language
@@ -194,8 +196,18 @@ class Coach:
         fields: dict[str, Any] = {"context": context}
         if platform:
             fields["platform"] = platform
+        until = self._crisis_until(key)
+        if until is not None:  # reputation risks weigh more, and the impertinent voice is off
+            fields["crisis"] = True
+            profile = self.reviewer.settings.profile
+            if profile.voice == "impertinent":
+                fields["profile"] = replace(profile, voice="neutral")
         request = self.reviewer.request(draft, **fields)
         review = await self.reviewer.review(request)
+        if until is not None:
+            lang = review.language if review.language in LANGUAGES else state["lang"]
+            when = datetime.fromtimestamp(until, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+            review.notes.insert(0, f"🚨 {label('crisis_banner_title', lang)}: {label('crisis_banner', lang, until=when)}")
         record = history_record(review, kind) | {"draft": draft, "context": context}
         now = self.clock()
         review_id = self.store.add_review(key, record, now=now)
@@ -251,6 +263,20 @@ class Coach:
             lines.append(say("context_version_kept", state["lang"]))
         reply = self._review_reply(state, review, "\n".join(lines), hint=False)
         return reply
+
+    def _crisis_until(self, key: ConversationKey) -> float | None:
+        """When a crisis on for this person's workspace (or everywhere) ends, or None.
+        Only read here: its end is written by the surfaces' desk."""
+        crises = getattr(self.store, "crises", None)
+        if crises is None:
+            return None
+        try:
+            rows = crises(["*", f"{key.platform}:{key.workspace}"])
+        except Exception as exc:  # coaching goes on without it
+            log.warning("could not read crisis mode: %s", type(exc).__name__)
+            return None
+        now = self.clock()
+        return max((r["until"] for r in rows if r["until"] > now), default=None)
 
     def stats(self, key: ConversationKey) -> UserStats:
         """The user's figures, for every front end: their own drafts and drill
@@ -607,8 +633,6 @@ def _language_of(text: str, fallback: str) -> str:
 
 
 def _style_label(rewrite: Rewrite, lang: str) -> str:
-    from bot.render.labels import label
-
     return label(f"rewrite_style_{rewrite.style}", lang)
 
 
