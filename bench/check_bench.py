@@ -24,20 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
+sys.path.insert(0, str(ROOT))
 
-
-def _clean_env() -> dict[str, str]:
-    """No config override or API key; bytecode cached outside the tree."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CM_COACH_", "OPENAI_")) and k != "PYTHONDONTWRITEBYTECODE"}
-    env["NO_COLOR"] = "1"
-    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "cm-coach-bench-pycache")
-    return env
-
-
-def _cm_coach() -> list[str]:
-    script = Path(sys.executable).parent / "cm-coach"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+from bench.run import _clean_env, _cm_coach  # noqa: E402  (the same clean environment as the main bench)
 
 
 def library(lines: int) -> list[str]:
