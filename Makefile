@@ -37,9 +37,11 @@ bench: $(DEV_STAMP)
 eval: $(STAMP)
 	$(BIN)/cm-coach eval --tuning --format text | sed -n 1,3p
 	$(BIN)/cm-coach eval --held-back
+	$(BIN)/cm-coach eval corpus/written/*.jsonl --held-back | sed -n 1,2p
 
-# Retrain the learned layer (bot/review/model/) on the tuning split, the rule packs'
-# examples and the drafts of tests/test_generalisation.py; the held-back third is never read.
+# Retrain the learned layer (bot/review/model/) on the tuning split of corpus/ and of
+# corpus/written/, the rule packs' examples and the drafts of tests/test_generalisation.py;
+# the held-back thirds are never read.
 model: $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python tools/train_risk_model.py --no-embeddings

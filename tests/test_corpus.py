@@ -21,6 +21,7 @@ from bot.review.evaluation import (
     format_report,
     held_back,
     read_corpora,
+    written_files,
 )
 
 
@@ -76,8 +77,8 @@ def test_corpus_copy_is_in_step_with_the_shared_one() -> None:
         assert ours == theirs, path.name
 
 
-# Floors on all 351 cases: the aims are risky caught >= 0.90, safe blocked <= 0.05 and
-# category F1 >= 0.80; the F1 floor guards what the engine reaches today (0.795).
+# Floors on all 351 cases: the aims, risky caught >= 0.90, safe blocked <= 0.05 and
+# category F1 >= 0.80.
 def test_risky_drafts_are_caught(report: dict[str, Any]) -> None:
     assert report["risky_caught"] >= 0.90, format_report(report, cases=False)
 
@@ -87,7 +88,7 @@ def test_safe_drafts_are_seldom_blocked(report: dict[str, Any]) -> None:
 
 
 def test_category_f1_floor(report: dict[str, Any]) -> None:
-    assert report["category_f1"] >= 0.78, format_report(report, cases=False)
+    assert report["category_f1"] >= 0.80, format_report(report, cases=False)
 
 
 def test_held_back_third_is_scored_without_listing_cases() -> None:
@@ -96,4 +97,31 @@ def test_held_back_third_is_scored_without_listing_cases() -> None:
     assert "risky caught" in shown and "mismatches" not in shown
     assert not any(d["id"] in shown for d in held["details"])
     # Regression floors on cases never read one by one (see the closing figures in README).
-    assert held["risky_caught"] >= 0.74 and held["safe_blocked"] <= 0.05 and held["category_f1"] >= 0.62
+    assert held["risky_caught"] >= 0.80 and held["safe_blocked"] <= 0.05 and held["category_f1"] >= 0.70
+
+
+def test_written_drafts_hold_back_a_third_the_same_way() -> None:
+    files = written_files()
+    assert len(files) >= 4
+    held = read_corpora(files, split="held-back")
+    tuning = read_corpora(files, split="tuning")
+    assert len(held) + len(tuning) == len(read_corpora(files))
+    assert 0.28 < len(held) / (len(held) + len(tuning)) < 0.40
+    assert all(held_back(c.id) for c in held) and not any(held_back(c.id) for c in tuning)
+    # Both languages, about as many drafts in each, and safe replies beside the risky
+    # ones in every file.
+    every = read_corpora(files)
+    french = sum(c.lang == "fr" for c in every) / len(every)
+    assert 0.40 < french < 0.65
+    for path in files:
+        cases = read_corpora([path])
+        assert 0.25 < sum(c.safe for c in cases) / len(cases) < 0.65, path.name
+
+
+def test_written_drafts_held_back_floors() -> None:
+    held = evaluate_files(written_files(), Settings(), engine="offline", split="held-back")
+    shown = format_report(held, cases=False)
+    assert not any(d["id"] in shown for d in held["details"])
+    # Regression floors on drafts neither the rules nor the model were tuned on.
+    assert held["risky_caught"] >= 0.82 and held["safe_blocked"] <= 0.05, shown
+    assert held["category_f1"] >= 0.67, shown

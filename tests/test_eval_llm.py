@@ -75,12 +75,12 @@ def test_eval_llm_text_report_repeat_and_disagreements(llm_server: LLMServer, tm
     corpus = tmp_path / "cases.jsonl"
     rows = [
         {"id": "calm", "lang": "fr", "draft": "Merci pour votre message, nous regardons.", "verdict": "post"},
-        {"id": "smug", "lang": "en", "draft": "As we already explained, read the FAQ.",
-         "context": "Where is my refund?", "verdict": "revise", "accept": ["revise", "block"]},
+        {"id": "smug", "lang": "en", "draft": "Yes! Took you a while to ask 😄",
+         "context": "Do you ship to Belgium?", "verdict": "revise", "accept": ["revise", "block"]},
     ]
     corpus.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     flagged = chat_completion(json.dumps(valid_review(verdict="revise", risk=50, findings=[
-        {"quote": "read the FAQ", "category": "condescension", "severity": "medium",
+        {"quote": "Took you a while to ask", "category": "condescension", "severity": "medium",
          "why": "patronising", "case": None}])))
     llm_server.fallback = Reply(200, POST)
     settings = Settings(llm=LLMSection(base_url=llm_server.base_url, model="test-model",

@@ -67,9 +67,19 @@ COURIER = ("Honestly that's on the delivery company, not us. Take it up with the
            "My parcel is a week late", "en")
 
 
+def _predict(model: RiskModel, draft: str, context: str | None, lang: str) -> Prediction:
+    """The model's reading with what the rule packs read in the customer's message, as the
+    engine gives it."""
+    from bot.review.engine import _context_flags
+    from bot.review.packs import pack
+
+    read = frozenset(_context_flags(pack(lang), context)) if context else frozenset()
+    return model.predict(draft, context, lang, read)
+
+
 def _blame_is_raised(model: RiskModel, blame: str, apology: str, context: str, lang: str) -> None:
-    shifted = model.predict(blame, context, lang)
-    sorry = model.predict(apology, context, lang)
+    shifted = _predict(model, blame, context, lang)
+    sorry = _predict(model, apology, context, lang)
     assert shifted.categories["blame_shift"] >= model.thresholds["blame_shift"]
     assert sorry.categories["blame_shift"] < model.thresholds["blame_shift"]
     assert shifted.risky > sorry.risky
@@ -105,7 +115,7 @@ def test_blame_on_an_unseen_third_party(variant: str) -> None:
 ])
 def test_risky_draft_outscores_a_safe_one(model: RiskModel, risky: str, safe: str, context: str,
                                           lang: str, category: str) -> None:
-    bad, good = model.predict(risky, context, lang), model.predict(safe, context, lang)
+    bad, good = _predict(model, risky, context, lang), _predict(model, safe, context, lang)
     assert bad.risky > good.risky
     assert bad.categories[category] > good.categories[category]
 
@@ -113,27 +123,24 @@ def test_risky_draft_outscores_a_safe_one(model: RiskModel, risky: str, safe: st
 def test_suggested_thresholds_flag_a_blatant_insult_and_pass_good_replies(model: RiskModel) -> None:
     cut = model.thresholds["risky"]
     assert 0.0 < cut < 1.0
-    assert model.predict("You people are idiots, stop whining.", "Your app crashed again", "en").risky >= cut
-    assert model.predict("Merci beaucoup, ça nous fait très plaisir ! Belle journée 😊",
+    assert _predict(model, "You people are idiots, stop whining.", "Your app crashed again", "en").risky >= cut
+    assert _predict(model, "Merci beaucoup, ça nous fait très plaisir ! Belle journée 😊",
                          "Livraison super rapide, merci !", "fr").risky < cut
     # Without a customer's message too (nearly every tuning case has one).
-    assert model.predict("Our stores open at 9am tomorrow, see you there!", None, "en").risky < cut
+    assert _predict(model, "Our stores open at 9am tomorrow, see you there!", None, "en").risky < cut
 
 
-@pytest.mark.parametrize("variant", _known_ngram_miss(
-    "n-grams score a tragedy promo in new words under the sensitive_topic threshold"))
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_a_new_tragedy_promo_raises_sensitive_topic(variant: str) -> None:
     model = RiskModel.load(variant=variant)
-    pred = model.predict("Pray for the flood victims 🙏 and grab 20% off today only!", None, "en")
+    pred = _predict(model, "Pray for the flood victims 🙏 and grab 20% off today only!", None, "en")
     assert pred.categories["sensitive_topic"] >= model.thresholds["sensitive_topic"]
-    # Known limit of both variants: the risky head stays under its strict (5 % of safe
-    # drafts flagged) threshold here, so a caller should also act on raised categories.
 
 
 def test_context_is_read(model: RiskModel) -> None:
     draft = "Thanks for your message."
-    complaint = model.predict(draft, "You charged me twice and nobody answers!!", "en")
-    praise = model.predict(draft, "Love the new menu, great job", "en")
+    complaint = _predict(model, draft, "You charged me twice and nobody answers!!", "en")
+    praise = _predict(model, draft, "Love the new menu, great job", "en")
     assert complaint.categories["no_acknowledgement"] > praise.categories["no_acknowledgement"]
 
 
@@ -209,3 +216,26 @@ def test_import_is_free_and_runtime_needs_no_numpy() -> None:
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+@pytest.mark.parametrize(("draft", "context"), [
+    ("That's the courier's problem, not ours. Contact them directly!!", "Parcel never arrived"),
+    ("Merci pour votre retour, nous transmettons à l'équipe 🙏", None),
+    ("LOL. Read the FAQ next time.", "   "),
+])
+def test_all_heads_at_once_equal_each_head_alone(draft: str, context: str | None) -> None:
+    # The packed sum (every head's weight of a feature in one integer) must give exactly
+    # the scores of one head at a time, with and without the customer's message.
+    model = RiskModel.load()
+    alone = model.read(draft, context, "en")
+    one_by_one = {(head, with_context): sum(block.value * block.total(model.row(i))
+                                            for block in alone.parts[with_context])
+                  for i, head in enumerate(model.heads) for with_context in (True, False)}
+    packed = model.packed()
+    assert packed is not None and len(packed) == len(model.weights[0])
+    together = model.read(draft, context, "en")
+    for (head, with_context), total in one_by_one.items():
+        i = model.heads.index(head)
+        assert sum(block.value * block.lanes(packed, len(model.heads))[i]
+                   for block in together.parts[with_context]) == total
+    assert together.probability("risky") == pytest.approx(model.risky(draft, context, "en"))

@@ -170,8 +170,9 @@ def test_in_a_crisis_reputation_risks_weigh_one_step_more_and_others_do_not() ->
     draft = "Lol calm down, it's just a burger 🙄"
     calm = review_offline(ReviewRequest(draft=draft), rewrite=False)
     crisis = review_offline(ReviewRequest(draft=draft, crisis=True), rewrite=False)
-    before = {f.category: f.severity for f in calm.findings}
-    after = {f.category: f.severity for f in crisis.findings}
+    # The rules' findings (the learned second reading may confirm a hint beside them).
+    before = {f.category: f.severity for f in calm.findings if not (f.rule_id or "").startswith("learned.")}
+    after = {f.category: f.severity for f in crisis.findings if not (f.rule_id or "").startswith("learned.")}
     assert before["condescension"] == "medium" and after["condescension"] == "high"  # reputation
     assert before["insult"] == "low" and after["insult"] == "medium"  # reputation
     assert before["aggressive_tone"] == after["aggressive_tone"]  # knowing how to react: unchanged

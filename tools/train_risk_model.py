@@ -2,6 +2,7 @@
 
 Training data, all labelled by people:
 - the tuning split of the project's corpus (never the held-back third);
+- the drafts written per behaviour in corpus/written/, but their held-back third;
 - the drafts listed in tests/test_generalisation.py (SAFE, RISKY, HARSH), read
   with `ast`, not imported;
 - the rule packs' examples: a `match` of a medium or high rule is a positive of
@@ -39,7 +40,7 @@ from sklearn.model_selection import StratifiedKFold
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.review.evaluation import default_files, read_corpora  # noqa: E402
+from bot.review.evaluation import default_files, read_corpora, written_files  # noqa: E402
 from bot.review.learned import (  # noqa: E402
     FEATURE_VERSION,
     MODEL_DIR,
@@ -73,15 +74,25 @@ class Example:
 
 
 def tuning_examples() -> list[Example]:
+    return _labelled(default_files(), "tuning")
+
+
+def written_examples() -> list[Example]:
+    """The team's drafts written per behaviour, but their held-back third."""
+    files = written_files()
+    return _labelled(files, "written") if files else []
+
+
+def _labelled(files: list[Path], source: str) -> list[Example]:
     out = []
-    for case in read_corpora(default_files(), split="tuning"):
+    for case in read_corpora(files, split="tuning"):
         labels = {"risky": int(case.risky)}
         for cat in HEADS[1:]:
             if cat in case.categories:
                 labels[cat] = 1
             elif cat not in case.allowed:
                 labels[cat] = 0
-        out.append(Example(case.draft, case.context, case.lang, labels, "tuning"))
+        out.append(Example(case.draft, case.context, case.lang, labels, source))
     return out
 
 
@@ -130,6 +141,17 @@ def pack_examples() -> list[Example]:
                     labels = {cat: positive} | ({"risky": 1} if positive else {})
                     out.append(Example(draft, context, lang, labels, "pack"))
     return out
+
+
+def context_flags(example: Example) -> frozenset[str]:
+    """What the rule packs read in the customer's message, as the engine gives it to the
+    second reading."""
+    from bot.review.engine import _context_flags
+    from bot.review.packs import pack
+
+    if not (example.context and example.context.strip()):
+        return frozenset()
+    return frozenset(_context_flags(pack(example.lang) if example.lang in LANGUAGES else None, example.context))
 
 
 def vectorise(rows: list[dict[str, float]], vocabulary: dict[str, int]) -> csr_matrix:
@@ -265,14 +287,17 @@ class Data:
         return self.examples[:self.n_tuning]
 
     @classmethod
-    def load(cls, embeddings: Embeddings | None = None) -> Data:
-        tuning, extra = tuning_examples(), generalisation_examples() + pack_examples()
+    def load(cls, embeddings: Embeddings | None = None, written: bool = True) -> Data:
+        # The written drafts are cross-validated with the corpus's: their safe replies make the
+        # chosen thresholds steadier than the corpus's hundred alone.
+        tuning = tuning_examples() + (written_examples() if written else [])
+        extra = generalisation_examples() + pack_examples()
         base = tuning + extra
         copies = [(i, c) for i, e in enumerate(base) if CONTEXT_FREE_COPIES
                   for c in [without_context(e)] if c is not None]
         examples = base + [c for _, c in copies]
         data = cls(examples, len(tuning), len(extra), [i for i, _ in copies],
-                   [features(e.draft, e.context, e.lang) for e in examples])
+                   [features(e.draft, e.context, e.lang, context_flags(e)) for e in examples])
         if embeddings is not None:
             data.dense = embeddings.matrix(examples)
         return data
@@ -428,11 +453,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grid", action="store_true", help="with --cv: try several C and min_df")
     parser.add_argument("--seeds", type=int, default=1, help="with --cv: average over this many fold seeds")
     parser.add_argument("--no-embeddings", action="store_true", help="train the ngram variant only")
+    parser.add_argument("--no-written", action="store_true",
+                        help="leave out corpus/written/ (to measure what it brings)")
     parser.add_argument("--out", type=Path, default=MODEL_DIR, help="model folder to write")
     args = parser.parse_args(argv)
 
     embeddings = _embeddings(not args.no_embeddings)
-    data = Data.load(embeddings)
+    data = Data.load(embeddings, written=not args.no_written)
     names = ["ngram"] + (["e5"] if embeddings else [])
 
     if args.cv:

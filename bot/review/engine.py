@@ -66,6 +66,9 @@ class Analysis:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     signals: set[str] = field(default_factory=set)  # unscored cues, e.g. a private channel
+    # Categories whose words the rules read but set aside as negated, quoted or reported
+    # (« nous ne vous demanderons jamais de supprimer »): the second reading then keeps out.
+    set_aside: set[str] = field(default_factory=set)
 
 
 _WORDS = re.compile(r"[a-z]+'?")
@@ -129,11 +132,13 @@ def _matches(
     negatable: bool,
     limit: int = MAX_MATCHES_PER_RULE,
     scan: Scan = None,
+    set_aside: Callable[[], None] | None = None,
 ) -> list[Span]:
     """Spans of the draft where the patterns match, outside excluded regions and negations.
 
     `scan`: the pack's anchor scan of this text (Pack.scan): a pattern is tried only
-    where it may match (`_units_at`)."""
+    where it may match (`_units_at`). `set_aside` is called for a match dropped as quoted
+    or negated."""
     if patterns is None:
         return []
     if not isinstance(patterns, tuple):
@@ -151,8 +156,12 @@ def _matches(
                 continue
             start, end = folded.span(m.start(), m.end())
             if excluded and inside(start, end, excluded):
+                if set_aside is not None:
+                    set_aside()
                 continue
             if negatable and pack is not None and _negated(pack, text, m.start(), m.end()):
+                if set_aside is not None:
+                    set_aside()
                 continue
             if any(s.start == start and s.end == end for s in spans):
                 continue
@@ -331,7 +340,8 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
             severity = _severity(rule, voice, flags) if rule.adjust else rule.severity
             if rule.check == "existence":
                 spans = _matches(rule.matcher, folded, quoted if rule.skip_quoted else excluded,
-                                 pack, rule.negatable, MAX_MATCHES_PER_RULE, scan)
+                                 pack, rule.negatable, MAX_MATCHES_PER_RULE, scan,
+                                 lambda category=rule.category: analysis.set_aside.add(category))
                 for span in spans:
                     analysis.findings.append(_finding(rule, severity, span))
             elif rule.check == "absence":
@@ -531,14 +541,24 @@ def rules_review(request: ReviewRequest) -> Review:
     elif "no_context" in analysis.context_flags:
         analysis.notes.append(analysis.pack.message("no_context"))
     findings = _dedupe(analysis.findings)
+    # The second reading runs after the rules whatever they found: a reply the rules flag
+    # for blaming the courier may also talk down to the customer in words no rule knows.
+    # Words the rules set aside as negated or quoted are the words the model would react
+    # to, without reading the negation: then the rules alone judge.
     if (request.second_reading and analysis.pack is not None and language in LANGUAGES
-            and not any(f.severity != "low" for f in findings)):
+            and not analysis.set_aside):
         from bot.review.second_reading import second_reading  # loads the model on first use
 
         # The model reads the customer's message as the rules do: a bounded slice of it.
         read = replace(request, context=context_read(request.context)) if request.context else request
-        findings += second_reading(read, language, analysis.pack, CATEGORY_RULES,
-                                   frozenset(f.category for f in findings))
+        by_id = {r.id: r for r in analysis.pack.rules}
+        # What the rules weighed is theirs; a low finding by design is only a hint the model
+        # may confirm, but one the brand voice or the context lowered (a retort the
+        # impertinent voice allows) stays as the rules judged it.
+        weighed = frozenset(f.category for f in findings if f.severity != "low"
+                            or getattr(by_id.get(f.rule_id or ""), "severity", "low") != "low")
+        findings += second_reading(read, language, analysis.pack, CATEGORY_RULES, weighed,
+                                   frozenset(analysis.context_flags))
     if request.crisis:
         from bot.review.crisis import heightened
 

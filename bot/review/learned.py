@@ -23,9 +23,11 @@ import sys
 import threading
 from array import array
 from bisect import bisect_right
+from collections.abc import Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -35,13 +37,106 @@ MODEL_DIR = Path(__file__).resolve().parent / "model"
 MODEL_FILE = "risk_model.json"
 WEIGHTS_FILE = "weights.npz"
 # Bumped whenever `features()` changes: a model trained on other features is refused.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 3
 VARIANTS = ("ngram", "e5")
 
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _DIGITS = re.compile(r"\d")
-CHAR_SIZES = (3, 4, 5)
+# A word longer than this is read by its first 4 and 5 letters and its last 3 (a stem and
+# an ending: « supprim », « -ez »); a shorter one whole.
+SHORT_WORD = 4
+# What the rule packs read in the customer's message that the model sees as flags.
+CONTEXT_FLAGS = frozenset({"complaint", "brand_fault", "values_attack", "tragedy", "joking", "question",
+                           "no_complaint"})
+COMPLAINT = "complaint"
+# Every head's weight of a feature packed in one integer, a 32-bit lane per head, each
+# weight offset to be non-negative: a block's features (fewer than 65,536, as drafts are
+# capped far below that) sum without one lane spilling into the next.
+LANE_BITS = 32
+LANE_MASK = (1 << LANE_BITS) - 1
+LANE_OFFSET = 1 << 15
+MAX_BLOCK = 1 << (LANE_BITS - 16)
+
+
+def _little_endian(weights: array) -> bytes:
+    if sys.byteorder == "little":
+        return weights.tobytes()
+    swapped = array(weights.typecode, weights)
+    swapped.byteswap()
+    return swapped.tobytes()
+
+
+class Block:
+    """One feature block of a draft as the model knows it: its value (blocks are
+    L2-normalised, binary inside; flags are 1) and a C-level gather of its known features."""
+
+    __slots__ = ("_lanes", "count", "gather", "value")
+
+    def __init__(self, value: float, found: list[int]) -> None:
+        self.value = value
+        self.count = len(found)
+        # itemgetter returns a bare value for one index: keep a tuple either way.
+        self.gather = itemgetter(*found) if len(found) > 1 else lambda row, i=found[0]: (row[i],)
+        self._lanes: list[int] | None = None
+
+    def total(self, row: list[int]) -> int:
+        """The sum of one head's int16 weights over the block's features."""
+        return sum(self.gather(row))
+
+    def lanes(self, packed: list[int], heads: int) -> list[int]:
+        """Every head's sum at once: one big-integer sum of the packed features, then each
+        32-bit lane, less the offset that made the weights non-negative."""
+        if self._lanes is None:
+            total = sum(self.gather(packed))
+            offset = LANE_OFFSET * self.count
+            self._lanes = [((total >> (LANE_BITS * h)) & LANE_MASK) - offset for h in range(heads)]
+        return self._lanes
+
+
+class Reading:
+    """One draft as the model reads it: its feature blocks with the customer's message and
+    without it, so that every head and both questions share one lookup."""
+
+    def __init__(self, model: RiskModel, draft: str, context: str | None,
+                 with_context: list[Block], alone: list[Block]) -> None:
+        self.model = model
+        self.draft = draft
+        self.context = context
+        self.parts = {True: with_context, False: alone}
+        self._vectors: dict[bool, Any] = {}  # e5 only: the embedding, computed once
+        self._computed: dict[bool, list[float]] = {}
+
+    def probability(self, head: str, with_context: bool = True) -> float:
+        model = self.model
+        i = model.heads.index(head)
+        if head == "risky" and model.packed(build=False) is None:
+            # The risky head alone, before any draft needed the others: one gather.
+            row = model.row(i)
+            z = model.biases[i] + model.scales[i] * sum(
+                block.value * block.total(row) for block in self.parts[with_context])
+        else:
+            z = self._logits(with_context)[i]
+        if model.embedder is not None:
+            if with_context not in self._vectors:
+                self._vectors[with_context] = model.embedder.vector(
+                    self.draft, self.context if with_context else None)
+            z += float(model.dense[i] @ self._vectors[with_context])
+        return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+
+    def _logits(self, with_context: bool) -> list[float]:
+        """Every head's logit from one packed sum per block (see `RiskModel.packed`)."""
+        logits = self._computed.get(with_context)
+        if logits is None:
+            model = self.model
+            packed, n = model.packed(), len(model.heads)
+            totals = [0.0] * n
+            for block in self.parts[with_context]:
+                value = block.value
+                totals = [t + value * lane for t, lane in zip(totals, block.lanes(packed, n), strict=True)]
+            logits = self._computed[with_context] = [
+                b + s * t for b, s, t in zip(model.biases, model.scales, totals, strict=True)]
+        return logits
 
 
 class ModelError(Exception):
@@ -67,39 +162,67 @@ def _words(text: str) -> list[str]:
 
 
 def _shouting(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.6 * len(letters)
+    letters = "".join(filter(str.isalpha, text))  # C-level passes: drafts can be long
+    return len(letters) >= 8 and sum(map(str.isupper, letters)) >= 0.6 * len(letters)
 
 
-def blocks(draft: str, context: str | None, lang: str | None) -> list[tuple[str, set[str]]]:
+def blocks(draft: str, context: str | None, lang: str | None,
+           read: frozenset[str] = frozenset()) -> list[tuple[str, Set[str]]]:
     """The feature blocks of one draft, each a prefix and its set of keys.
 
-    `w:` word uni- and bigrams of the draft, `c:` its character 3-5-grams, `x:` word
-    unigrams and bigrams of the customer's message, `m:` a few flags.
+    `w:` word uni- and bigrams of the draft, `s:` its words' stems and endings, `x:` word
+    unigrams and bigrams of the customer's message, `m:` a few flags, among them what the
+    rule packs read in that message (`read`: complaint, question, tragedy…). `k:` the
+    draft's words again when the message is a complaint: a linear model can then weigh
+    « merci, belle journée ! » one way under a compliment and the other under a complaint.
     """
+    out = _draft_blocks(draft)
+    has_context = bool(context and context.strip())
+    if has_context:
+        out.append(_context_block(context or ""))
+        if COMPLAINT in read:
+            out.append(("k:", set(out[0][1])))
+    out.append(("m:", _flags(draft, lang, has_context, read)))
+    return out
+
+
+def _draft_blocks(draft: str) -> list[tuple[str, Set[str]]]:
     text = _normalise(draft)
     words = _words(text)
-    padded = " " + " ".join(text.split()) + " "
-    out = [("w:", {*words, *(a + " " + b for a, b in pairwise(words))}),
-           ("c:", {padded[i:i + n] for n in CHAR_SIZES for i in range(len(padded) - n + 1)})]
+    parts: set[str] = set()
+    for word in words:
+        if len(word) <= SHORT_WORD:
+            parts.add(" " + word + " ")
+        else:  # cheaper than character n-grams, and as good on drafts the model never saw
+            parts.update((" " + word[:4], " " + word[:5], word[-3:] + " "))
+    return [("w:", {*words, *(a + " " + b for a, b in pairwise(words))}), ("s:", parts)]
+
+
+@lru_cache(maxsize=256)
+def _context_block(context: str) -> tuple[str, frozenset[str]]:
+    """Cached: a draft's rewrites are each read again under the same customer's message."""
+    cwords = _words(_normalise(context))
+    return ("x:", frozenset({*cwords, *(a + " " + b for a, b in pairwise(cwords))}))
+
+
+def _flags(draft: str, lang: str | None, has_context: bool, read: frozenset[str] = frozenset()) -> set[str]:
     flags = {"lang=" + (lang or "und")}
-    if context and context.strip():
-        cwords = _words(_normalise(context))
-        out.append(("x:", {*cwords, *(a + " " + b for a, b in pairwise(cwords))}))
-    else:
+    if has_context:
+        flags.update("ctx=" + flag for flag in read if flag in CONTEXT_FLAGS)
+    if not has_context:
         flags.add("no_context")
     if _shouting(draft):
         flags.add("shouting")
     if "!!" in draft or "??" in draft or "?!" in draft:
         flags.add("piled_punctuation")
-    out.append(("m:", flags))
-    return out
+    return flags
 
 
-def features(draft: str, context: str | None, lang: str | None) -> dict[str, float]:
+def features(draft: str, context: str | None, lang: str | None,
+             read: frozenset[str] = frozenset()) -> dict[str, float]:
     """Sparse features of one draft: each block L2-normalised (binary values inside), flags 1."""
     out: dict[str, float] = {}
-    for prefix, keys in blocks(draft, context, lang):
+    for prefix, keys in blocks(draft, context, lang, read):
         value = 1.0 if prefix == "m:" else 1.0 / math.sqrt(len(keys)) if keys else 0.0
         for key in keys:
             out[prefix + key] = value
@@ -204,6 +327,8 @@ class RiskModel:
                 zip([name[cut:] for name in vocabulary[start:end]], range(start, end), strict=True))
             start = end
         self.weights = weights  # weight = int16 value x the head's scale
+        self._rows: dict[int, list[int]] = {}
+        self._packed: list[int] | None = None
         self.scales = scales
         self.biases = biases
         # Suggested decision thresholds (head -> probability), chosen by cross-validation.
@@ -264,36 +389,75 @@ class RiskModel:
         except KeyError as exc:
             raise ModelError(f"{spec_path} lacks the field {exc}") from exc
 
+    def row(self, head: int) -> list[int]:
+        """A head's weights as a list, made on its first use (2 ms): gathering from a list
+        is twice as fast as from the array, and most drafts only need the risky head."""
+        row = self._rows.get(head)
+        if row is None:
+            row = self._rows[head] = self.weights[head].tolist()
+        return row
+
+    def packed(self, build: bool = True) -> list[int] | None:
+        """Each feature's weights for every head in one integer (see LANE_BITS), built on
+        the first draft that needs more than the risky head (about 10 ms, C-level slices)."""
+        if self._packed is None and build:
+            heads, size = len(self.heads), len(self.weights[0])
+            width = LANE_BITS // 8
+            table = bytearray(size * heads * width)
+            flip = bytes(range(128, 256)) + bytes(range(128))  # int16 -> offset uint16: flip the sign bit
+            for h, weights in enumerate(self.weights):
+                raw = _little_endian(weights)
+                table[h * width::heads * width] = raw[0::2]
+                table[h * width + 1::heads * width] = raw[1::2].translate(flip)
+            record = heads * width
+            view = memoryview(table)
+            self._packed = [int.from_bytes(view[j * record:(j + 1) * record], "little") for j in range(size)]
+        return self._packed
+
+    def read(self, draft: str, context: str | None, lang: str | None,
+             read: frozenset[str] = frozenset()) -> Reading:
+        """The draft read once for every question asked of it (with and without the
+        customer's message, one head or all): features are built and looked up once.
+        `read`: the context flags the rule packs set on the customer's message."""
+        has_context = bool(context and context.strip())
+        draft_blocks = _draft_blocks(draft)
+        own = [part for prefix, keys in draft_blocks if (part := self._known(prefix, keys))]
+        other = [part] if has_context and (part := self._known(*_context_block(context or ""))) else []
+        if has_context and COMPLAINT in read and (part := self._known("k:", draft_blocks[0][1])):
+            other.append(part)
+        marks = _flags(draft, lang, has_context, read)
+        flags = self._known("m:", marks)
+        # Without the message: no context flags, and the flag that says there is none.
+        bare = {m for m in marks if not m.startswith("ctx=")} | {"no_context"}
+        alone = self._known("m:", bare) if has_context else flags
+        return Reading(self, draft, context if has_context else None,
+                       own + other + ([flags] if flags else []), own + ([alone] if alone else []))
+
+    def _known(self, prefix: str, keys: Set[str]) -> Block | None:
+        """The block's known features, or None when the model knows none of them."""
+        if not keys:
+            return None
+        known = self.block_index.get(prefix, {})
+        # The intersection runs in C over the smaller side; only the known keys are indexed.
+        found = [known[key] for key in known.keys() & keys]
+        if not found:
+            return None
+        # Past MAX_BLOCK features a lane could spill; no draft within the length cap gets near.
+        return Block(1.0 if prefix == "m:" else 1.0 / math.sqrt(len(keys)), found[:MAX_BLOCK])
+
     def scores(self, draft: str, context: str | None, lang: str | None,
-               only: str | None = None) -> dict[str, float]:
+               only: str | None = None, read: frozenset[str] = frozenset()) -> dict[str, float]:
         """Each head's probability for one draft (`only`: that head alone, 13 times cheaper)."""
-        # Group the known features by value: a block shares one value, so each head
-        # needs one C-level sum per block instead of a Python loop per feature.
-        groups: dict[float, list[int]] = {}
-        for prefix, keys in blocks(draft, context, lang):
-            if not keys:
-                continue
-            value = 1.0 if prefix == "m:" else 1.0 / math.sqrt(len(keys))
-            known = self.block_index.get(prefix, {})
-            found = [i for i in map(known.get, keys) if i is not None]
-            if found:
-                groups.setdefault(value, []).extend(found)
-        wanted = [i for i, head in enumerate(self.heads) if only is None or head == only]
-        logits = [self.biases[i] + self.scales[i] * sum(value * sum(map(self.weights[i].__getitem__, idx))
-                                                        for value, idx in groups.items())
-                  for i in wanted]
-        if self.embedder is not None:
-            extra = self.dense @ self.embedder.vector(draft, context)
-            logits = [z + float(extra[i]) for z, i in zip(logits, wanted, strict=True)]
-        return {self.heads[i]: 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
-                for i, z in zip(wanted, logits, strict=True)}
+        reading = self.read(draft, context, lang, read)
+        return {head: reading.probability(head) for head in self.heads if only is None or head == only}
 
-    def risky(self, draft: str, context: str | None, lang: str) -> float:
+    def risky(self, draft: str, context: str | None, lang: str, read: frozenset[str] = frozenset()) -> float:
         """How likely the draft is risky, without the category heads."""
-        return self.scores(draft, context, lang, only="risky")["risky"]
+        return self.scores(draft, context, lang, only="risky", read=read)["risky"]
 
-    def predict(self, draft: str, context: str | None, lang: str) -> Prediction:
+    def predict(self, draft: str, context: str | None, lang: str,
+                read: frozenset[str] = frozenset()) -> Prediction:
         """How likely the draft is risky, and each category's probability."""
-        scores = self.scores(draft, context, lang)
+        scores = self.scores(draft, context, lang, read=read)
         risky = scores.pop("risky")
         return Prediction(risky=risky, categories=scores)
