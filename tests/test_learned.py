@@ -91,13 +91,7 @@ def test_blame_shift_is_raised_and_an_apology_is_not(model: RiskModel, blame: st
     _blame_is_raised(model, blame, apology, context, lang)
 
 
-def _known_ngram_miss(reason: str) -> list:
-    """Both variants, the n-gram one expected to fail (strict: a fix must lift the mark)."""
-    return [pytest.param("ngram", marks=pytest.mark.xfail(strict=True, reason=reason)), VARIANTS[1]]
-
-
-@pytest.mark.parametrize("variant", _known_ngram_miss(
-    "n-grams score the courier draft below the blame_shift threshold and as less risky than the apology"))
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_blame_on_an_unseen_third_party(variant: str) -> None:
     _blame_is_raised(RiskModel.load(variant=variant), *COURIER)
 

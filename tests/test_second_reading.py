@@ -12,7 +12,6 @@ from bot.config import ReviewSection, Settings
 from bot.review.models import ReviewRequest
 from bot.review.offline import review_offline
 from bot.review.reviewer import Reviewer
-from bot.review.second_reading import _unquoted
 
 pytestmark = pytest.mark.skipif(not (learned.MODEL_DIR / learned.MODEL_FILE).is_file(),
                                 reason="no trained model in bot/review/model (run `make model`)")
@@ -60,7 +59,6 @@ def test_it_never_reads_what_rules_already_weighed_or_blocks() -> None:
 
 
 def test_quotes_are_not_read_as_the_brand_speaking() -> None:
-    assert "delete" not in _unquoted('You said "delete this app" and we hear you.')
     review = review_offline(ReviewRequest('You said "delete this app" and we hear you.', None, "x"))
     assert review.verdict == "post"
 

@@ -558,7 +558,7 @@ def rules_review(request: ReviewRequest) -> Review:
         weighed = frozenset(f.category for f in findings if f.severity != "low"
                             or getattr(by_id.get(f.rule_id or ""), "severity", "low") != "low")
         findings += second_reading(read, language, analysis.pack, CATEGORY_RULES, weighed,
-                                   frozenset(analysis.context_flags))
+                                   frozenset(analysis.context_flags), analysis.folded.text)
     if request.crisis:
         from bot.review.crisis import heightened
 

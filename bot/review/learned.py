@@ -67,6 +67,9 @@ def _little_endian(weights: array) -> bytes:
     return swapped.tobytes()
 
 
+_NOTHING: dict[str, int] = {}
+
+
 class Block:
     """One feature block of a draft as the model knows it: its value (blocks are
     L2-normalised, binary inside; flags are 1) and a C-level gather of its known features."""
@@ -151,9 +154,10 @@ class Prediction:
     categories: dict[str, float] = field(default_factory=dict)
 
 
-def _normalise(text: str) -> str:
-    """Folded text (lower case, no accents) with URLs and digits made generic."""
-    text = _URL.sub(" http ", fold(text).text)
+def _normalise(text: str, folded: str | None = None) -> str:
+    """Folded text (lower case, no accents) with URLs and digits made generic; `folded`:
+    the text already folded, when the caller has it."""
+    text = _URL.sub(" http ", folded if folded is not None else fold(text).text)
     return _DIGITS.sub("0", text)
 
 
@@ -186,8 +190,8 @@ def blocks(draft: str, context: str | None, lang: str | None,
     return out
 
 
-def _draft_blocks(draft: str) -> list[tuple[str, Set[str]]]:
-    text = _normalise(draft)
+def _draft_blocks(draft: str, folded: str | None = None) -> list[tuple[str, Set[str]]]:
+    text = _normalise(draft, folded)
     words = _words(text)
     parts: set[str] = set()
     for word in words:
@@ -415,12 +419,13 @@ class RiskModel:
         return self._packed
 
     def read(self, draft: str, context: str | None, lang: str | None,
-             read: frozenset[str] = frozenset()) -> Reading:
+             read: frozenset[str] = frozenset(), folded: str | None = None) -> Reading:
         """The draft read once for every question asked of it (with and without the
         customer's message, one head or all): features are built and looked up once.
-        `read`: the context flags the rule packs set on the customer's message."""
+        `read`: the context flags the rule packs set on the customer's message; `folded`:
+        the draft already folded (`bot.review.text.fold`), when the caller has it."""
         has_context = bool(context and context.strip())
-        draft_blocks = _draft_blocks(draft)
+        draft_blocks = _draft_blocks(draft, folded)
         own = [part for prefix, keys in draft_blocks if (part := self._known(prefix, keys))]
         other = [part] if has_context and (part := self._known(*_context_block(context or ""))) else []
         if has_context and COMPLAINT in read and (part := self._known("k:", draft_blocks[0][1])):
@@ -437,7 +442,7 @@ class RiskModel:
         """The block's known features, or None when the model knows none of them."""
         if not keys:
             return None
-        known = self.block_index.get(prefix, {})
+        known = self.block_index.get(prefix, _NOTHING)
         # The intersection runs in C over the smaller side; only the known keys are indexed.
         found = [known[key] for key in known.keys() & keys]
         if not found:

@@ -9,7 +9,8 @@ a medium finding in the category the rules did not name that it rates highest
 against that category's own threshold, if one clears it. Medium only: a second
 reading asks for a revision, it never blocks on its own. It keeps out when the
 rules set words aside as negated or quoted: those are the words it would react
-to, without reading the negation.
+to, without reading the negation; when the draft quotes someone; and while it
+holds [placeholders] still to fill (the rewrites do).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import re
 from bot.review.learned import ModelError, RiskModel
 from bot.review.models import Finding, ReviewRequest
 from bot.review.packs import Pack
-from bot.review.text import context_read, quoted_regions
+from bot.review.text import context_read, placeholder_regions, quoted_regions
 
 MIN_WORDS = 3
 # One finding: a second category the model names is right about half the time on drafts
 # it never saw (and moves no figure), where the first is right about two times in three.
 MAX_FINDINGS = 1
+# Rare categories get thresholds of a few hundredths from cross-validation; a category the
+# model gives less than this is noise, whatever its threshold.
+MIN_PROBABILITY = 0.05
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 # Categories that need the customer's message to be judged at all.
 NEEDS_CONTEXT = frozenset({"no_acknowledgement", "private_redirect"})
@@ -32,13 +36,14 @@ NEEDS_CONTEXT = frozenset({"no_acknowledgement", "private_redirect"})
 
 def second_reading(request: ReviewRequest, language: str, pack: Pack,
                    rules_of: dict[str, tuple[str, ...]], judged: frozenset[str] = frozenset(),
-                   context_flags: frozenset[str] = frozenset()) -> list[Finding]:
+                   context_flags: frozenset[str] = frozenset(), folded: str | None = None) -> list[Finding]:
     """At most one medium finding from the learned model; none when it is absent or unsure.
 
     `judged`: categories the rules already weighed, at any severity (a low finding is e.g. a
     retort the brand's impertinent voice allows); the model neither repeats nor overrules
     them, it only names what they missed. `context_flags`: what the packs read in the
-    customer's message (a complaint, a question…), which the model weighs too.
+    customer's message (a complaint, a question…), which the model weighs too; `folded`:
+    the draft as the rules folded it.
     """
     if len(_WORDS.findall(request.draft)) < MIN_WORDS:
         return []  # « < », « ok ! »: too little for n-grams to read
@@ -46,10 +51,19 @@ def second_reading(request: ReviewRequest, language: str, pack: Pack,
         model = RiskModel.load()
     except ModelError:
         return []  # not shipped in this install: the rules alone judge
-    draft = _unquoted(request.draft)
+    if placeholder_regions(request.draft):
+        # « [Ce que nous faisons, et quand.] »: a draft to finish, the part the model would
+        # judge not yet written (a rewrite is read again before its gaps are filled).
+        return []
+    if quoted_regions(request.draft):
+        # « vous dites "supprimez cette appli" » reports words: the rules read them as such,
+        # the model cannot tell them from the brand's own, and the draft without them is a
+        # fragment it misreads (« you said and we hear you » as a threat).
+        return []
+    draft = request.draft
     # The slice of the customer's message the rules read too: a bounded cost.
     context = context_read(request.context) if request.context else None
-    reading = model.read(draft, context, language, context_flags)
+    reading = model.read(draft, context, language, context_flags, folded)
     # The risky head alone first: most drafts stop here, at a thirteenth of the cost.
     if reading.probability("risky") < model.thresholds["risky"]:
         return []
@@ -59,10 +73,11 @@ def second_reading(request: ReviewRequest, language: str, pack: Pack,
         return []
     has_context = bool(context and context.strip())
     ranked = sorted(
-        ((reading.probability(category) / max(model.thresholds.get(category, 0.5), 1e-6), category)
+        ((p / max(model.thresholds.get(category, 0.5), 1e-6), category)
          for category in model.heads[1:]
          if category in rules_of and category not in judged
-         and (has_context or category not in NEEDS_CONTEXT)),
+         and (has_context or category not in NEEDS_CONTEXT)
+         and (p := reading.probability(category)) >= MIN_PROBABILITY),
         reverse=True,
     )
     # Risky, and each category named only where it clears its own threshold.
@@ -72,11 +87,3 @@ def second_reading(request: ReviewRequest, language: str, pack: Pack,
                 None, f"learned.{category}")
         for ratio, category in ranked[:MAX_FINDINGS] if ratio >= 1.0
     ]
-
-
-def _unquoted(draft: str) -> str:
-    """The draft without what it quotes: « you said "delete this app" » reports words, it
-    does not say them (the rules skip quotes for the same reason)."""
-    for start, end in reversed(quoted_regions(draft)):
-        draft = draft[:start] + " " + draft[end:]
-    return draft
