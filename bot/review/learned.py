@@ -72,28 +72,26 @@ _NOTHING: dict[str, int] = {}
 
 class Block:
     """One feature block of a draft as the model knows it: its value (blocks are
-    L2-normalised, binary inside; flags are 1) and a C-level gather of its known features."""
+    L2-normalised, binary inside; flags are 1) and its known features."""
 
-    __slots__ = ("_lanes", "count", "gather", "value")
+    __slots__ = ("_lanes", "found", "gather", "value")
 
     def __init__(self, value: float, found: list[int]) -> None:
         self.value = value
-        self.count = len(found)
+        self.found = found
         # itemgetter returns a bare value for one index: keep a tuple either way.
         self.gather = itemgetter(*found) if len(found) > 1 else lambda row, i=found[0]: (row[i],)
         self._lanes: list[int] | None = None
 
-    def total(self, row: list[int]) -> int:
-        """The sum of one head's int16 weights over the block's features."""
-        return sum(self.gather(row))
-
-    def lanes(self, packed: list[int], heads: int) -> list[int]:
-        """Every head's sum at once: one big-integer sum of the packed features, then each
-        32-bit lane, less the offset that made the weights non-negative."""
+    def lanes(self, model: RiskModel) -> list[int]:
+        """Every head's sum of its int16 weights over the block: one big-integer sum of the
+        packed features (`RiskModel.packed`), then each 32-bit lane, less the offset that
+        made the weights non-negative."""
         if self._lanes is None:
-            total = sum(self.gather(packed))
-            offset = LANE_OFFSET * self.count
-            self._lanes = [((total >> (LANE_BITS * h)) & LANE_MASK) - offset for h in range(heads)]
+            total = sum(self.gather(model.packed(self.found)))
+            offset = LANE_OFFSET * len(self.found)
+            self._lanes = [((total >> (LANE_BITS * h)) & LANE_MASK) - offset
+                           for h in range(len(model.heads))]
         return self._lanes
 
 
@@ -111,32 +109,24 @@ class Reading:
         self._computed: dict[bool, list[float]] = {}
 
     def probability(self, head: str, with_context: bool = True) -> float:
-        model = self.model
-        i = model.heads.index(head)
-        if head == "risky" and model.packed(build=False) is None:
-            # The risky head alone, before any draft needed the others: one gather.
-            row = model.row(i)
-            z = model.biases[i] + model.scales[i] * sum(
-                block.value * block.total(row) for block in self.parts[with_context])
-        else:
-            z = self._logits(with_context)[i]
-        if model.embedder is not None:
+        i = self.model.heads.index(head)
+        z = self._logits(with_context)[i]
+        if self.model.embedder is not None:
             if with_context not in self._vectors:
-                self._vectors[with_context] = model.embedder.vector(
+                self._vectors[with_context] = self.model.embedder.vector(
                     self.draft, self.context if with_context else None)
-            z += float(model.dense[i] @ self._vectors[with_context])
+            z += float(self.model.dense[i] @ self._vectors[with_context])
         return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
 
     def _logits(self, with_context: bool) -> list[float]:
-        """Every head's logit from one packed sum per block (see `RiskModel.packed`)."""
+        """Every head's logit, from one packed sum per block."""
         logits = self._computed.get(with_context)
         if logits is None:
             model = self.model
-            packed, n = model.packed(), len(model.heads)
-            totals = [0.0] * n
+            totals = [0.0] * len(model.heads)
             for block in self.parts[with_context]:
                 value = block.value
-                totals = [t + value * lane for t, lane in zip(totals, block.lanes(packed, n), strict=True)]
+                totals = [t + value * lane for t, lane in zip(totals, block.lanes(model), strict=True)]
             logits = self._computed[with_context] = [
                 b + s * t for b, s, t in zip(model.biases, model.scales, totals, strict=True)]
         return logits
@@ -331,8 +321,8 @@ class RiskModel:
                 zip([name[cut:] for name in vocabulary[start:end]], range(start, end), strict=True))
             start = end
         self.weights = weights  # weight = int16 value x the head's scale
-        self._rows: dict[int, list[int]] = {}
-        self._packed: list[int] | None = None
+        self._table: memoryview | None = None  # see packed()
+        self._packed: list[int | None] = []
         self.scales = scales
         self.biases = biases
         # Suggested decision thresholds (head -> probability), chosen by cross-validation.
@@ -393,30 +383,26 @@ class RiskModel:
         except KeyError as exc:
             raise ModelError(f"{spec_path} lacks the field {exc}") from exc
 
-    def row(self, head: int) -> list[int]:
-        """A head's weights as a list, made on its first use (2 ms): gathering from a list
-        is twice as fast as from the array, and most drafts only need the risky head."""
-        row = self._rows.get(head)
-        if row is None:
-            row = self._rows[head] = self.weights[head].tolist()
-        return row
-
-    def packed(self, build: bool = True) -> list[int] | None:
-        """Each feature's weights for every head in one integer (see LANE_BITS), built on
-        the first draft that needs more than the risky head (about 10 ms, C-level slices)."""
-        if self._packed is None and build:
+    def packed(self, found: list[int]) -> list[int | None]:
+        """Each feature's weights for every head in one integer (see LANE_BITS), made for
+        the features a draft needs the first time it needs them: a cold review reads a
+        hundred, not the whole vocabulary."""
+        if self._table is None:
             heads, size = len(self.heads), len(self.weights[0])
             width = LANE_BITS // 8
             table = bytearray(size * heads * width)
             flip = bytes(range(128, 256)) + bytes(range(128))  # int16 -> offset uint16: flip the sign bit
-            for h, weights in enumerate(self.weights):
+            for h, weights in enumerate(self.weights):  # C-level strided copies, about 1 ms
                 raw = _little_endian(weights)
                 table[h * width::heads * width] = raw[0::2]
                 table[h * width + 1::heads * width] = raw[1::2].translate(flip)
-            record = heads * width
-            view = memoryview(table)
-            self._packed = [int.from_bytes(view[j * record:(j + 1) * record], "little") for j in range(size)]
-        return self._packed
+            self._table = memoryview(table)
+            self._packed = [None] * size
+        packed, table, record = self._packed, self._table, len(self.heads) * LANE_BITS // 8
+        for j in found:
+            if packed[j] is None:
+                packed[j] = int.from_bytes(table[j * record:(j + 1) * record], "little")
+        return packed
 
     def read(self, draft: str, context: str | None, lang: str | None,
              read: frozenset[str] = frozenset(), folded: str | None = None) -> Reading:
