@@ -123,5 +123,5 @@ def test_written_drafts_held_back_floors() -> None:
     shown = format_report(held, cases=False)
     assert not any(d["id"] in shown for d in held["details"])
     # Regression floors on drafts neither the rules nor the model were tuned on.
-    assert held["risky_caught"] >= 0.82 and held["safe_blocked"] <= 0.05, shown
-    assert held["category_f1"] >= 0.67, shown
+    assert held["risky_caught"] >= 0.86 and held["safe_blocked"] <= 0.05, shown
+    assert held["category_f1"] >= 0.68, shown

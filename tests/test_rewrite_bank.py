@@ -196,7 +196,7 @@ def test_a_brand_post_gets_a_post_back_not_an_apology_to_a_complainant() -> None
 def test_a_draft_whose_only_risk_is_its_tone_is_repaired_in_its_own_words() -> None:
     # Asked, not complained of: the facts alone answer the question once the tone is gone.
     review = review_checked(ReviewRequest("FOR THE LAST TIME, your refund was sent on Monday!!!",
-                                          "Did you send my refund?", "x"))
+                                          "When was my refund sent?", "x"))
     edited = next(r for r in review.rewrites if r.style == "edited")
     assert edited.text == "Your refund was sent on Monday!"
     # Its facts are kept in the other styles too, instead of a [placeholder] asking for them.

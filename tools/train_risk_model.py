@@ -355,7 +355,8 @@ def category_threshold(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def report(tuning: list[Example], oof: np.ndarray) -> dict:
-    """Risky recall at <=5 % safe flagged, ROC-AUC, per-category AP and thresholds."""
+    """Risky recall at MAX_SAFE_FLAGGED, ROC-AUC; per category (among the risky drafts)
+    AP and the threshold with the best F1."""
     y = np.array([e.labels["risky"] for e in tuning])
     p = oof[:, 0]
     t = risky_threshold(y, p)
@@ -371,7 +372,9 @@ def report(tuning: list[Example], oof: np.ndarray) -> dict:
         "categories": {},
     }
     for h, head in enumerate(HEADS[1:], 1):
-        keep = [i for i, e in enumerate(tuning) if head in e.labels]
+        # A category is only named on a draft that reads risky: its threshold is chosen
+        # among the risky drafts, where it has to tell one risk from another.
+        keep = [i for i, e in enumerate(tuning) if head in e.labels and e.labels["risky"] == 1]
         yc = np.array([tuning[i].labels[head] for i in keep])
         if yc.sum() < MIN_POSITIVES:
             continue
