@@ -88,7 +88,11 @@ class Block:
         packed features (`RiskModel.packed`), then each 32-bit lane, less the offset that
         made the weights non-negative."""
         if self._lanes is None:
-            total = sum(self.gather(model.packed(self.found)))
+            made = model.packed_so_far
+            values = self.gather(made) if made else (None,)
+            if None in values:  # a feature no draft had before: make its integer once
+                values = self.gather(model.packed(self.found))
+            total = sum(values)
             offset = LANE_OFFSET * len(self.found)
             self._lanes = [((total >> (LANE_BITS * h)) & LANE_MASK) - offset
                            for h in range(len(model.heads))]
@@ -382,6 +386,11 @@ class RiskModel:
                        spec.get("meta", {}) | {"cv": part.get("cv")}, dense, embedder)
         except KeyError as exc:
             raise ModelError(f"{spec_path} lacks the field {exc}") from exc
+
+    @property
+    def packed_so_far(self) -> list[int | None]:
+        """The packed integers made so far (None where no draft needed one yet)."""
+        return self._packed
 
     def packed(self, found: list[int]) -> list[int | None]:
         """Each feature's weights for every head in one integer (see LANE_BITS), made for
