@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import venv
 from pathlib import Path
 
@@ -31,7 +30,8 @@ PROSELINT = "proselint==0.16.0"
 VENV = Path.home() / ".cache" / "cm-coach" / "bench" / "proselint-0.16"
 sys.path.insert(0, str(ROOT))
 
-from bench.run import _clean_env, _cm_coach  # noqa: E402  (the same clean environment as the main bench)
+from bench.check_bench import wall  # noqa: E402  (a whole process timed in the main bench's clean environment)
+from bench.run import _cm_coach  # noqa: E402
 
 
 def drafts(lines: int) -> list[dict]:
@@ -57,16 +57,6 @@ def one_core() -> list[str]:
     if hasattr(os, "sched_getaffinity"):
         return ["taskset", "-c", str(min(os.sched_getaffinity(0)))]
     return []
-
-
-def wall(cmd: list[str], cwd: Path) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=_clean_env(), stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, check=False, timeout=3600)
-    elapsed = time.perf_counter() - started
-    if done.returncode not in (0, 1):  # 1: findings, for either tool
-        raise SystemExit(f"{' '.join(cmd[:6])}…: exit {done.returncode}\n{done.stderr[-2000:]}")
-    return elapsed
 
 
 def main() -> int:

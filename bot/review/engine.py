@@ -551,12 +551,11 @@ def rules_review(request: ReviewRequest) -> Review:
 
         # The model reads the customer's message as the rules do: a bounded slice of it.
         read = replace(request, context=context_read(request.context)) if request.context else request
-        by_id = {r.id: r for r in analysis.pack.rules}
         # What the rules weighed is theirs; a low finding by design is only a hint the model
         # may confirm, but one the brand voice or the context lowered (a retort the
         # impertinent voice allows) stays as the rules judged it.
-        weighed = frozenset(f.category for f in findings if f.severity != "low"
-                            or getattr(by_id.get(f.rule_id or ""), "severity", "low") != "low")
+        hints = analysis.pack.hints
+        weighed = frozenset(f.category for f in findings if f.severity != "low" or f.rule_id not in hints)
         findings += second_reading(read, language, analysis.pack, CATEGORY_RULES, weighed,
                                    frozenset(analysis.context_flags), analysis.folded.text)
     if request.crisis:

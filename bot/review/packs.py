@@ -179,6 +179,11 @@ class Pack:
         give way to what the other rules found."""
         return tuple(sorted(self.rules, key=lambda r: r.check == "absence"))
 
+    @cached_property
+    def hints(self) -> frozenset[str]:
+        """The ids of the rules whose findings are low by design: hints, not judgements."""
+        return frozenset(r.id for r in self.rules if r.severity == "low")
+
     def patterns(self) -> list[LazyPattern]:
         """Every pattern of the pack: its rules' (and their parameters'), strengths',
         context cues' and negation's."""

@@ -39,9 +39,9 @@ def second_reading(request: ReviewRequest, language: str, pack: Pack,
                    context_flags: frozenset[str] = frozenset(), folded: str | None = None) -> list[Finding]:
     """At most one medium finding from the learned model; none when it is absent or unsure.
 
-    `judged`: categories the rules already weighed, at any severity (a low finding is e.g. a
-    retort the brand's impertinent voice allows); the model neither repeats nor overrules
-    them, it only names what they missed. `context_flags`: what the packs read in the
+    `judged`: categories the rules already weighed (medium or high, or low because the brand
+    voice or the context lowered them: a retort the impertinent voice allows); the model
+    neither repeats nor overrules them, it only names what they missed. `context_flags`: what the packs read in the
     customer's message (a complaint, a question…), which the model weighs too; `folded`:
     the draft as the rules folded it.
     """
