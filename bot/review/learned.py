@@ -1,7 +1,9 @@
 """A small learned risk layer beside the rule packs.
 
 One logistic regression per head ("risky", then one per risk category) over
-sparse n-gram features of the folded draft and the customer's message. It
+sparse features of the folded draft (word uni- and bigrams, stems and endings),
+of the customer's message (its words) and of what the rule packs read in it
+(a complaint, a question…); see `blocks()`. It
 catches drafts that are phrased in ways the hand-written patterns do not
 expect (sarcasm, blaming the courier, "it's on our website"...).
 
