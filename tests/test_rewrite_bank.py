@@ -195,12 +195,12 @@ def test_a_brand_post_gets_a_post_back_not_an_apology_to_a_complainant() -> None
 
 def test_a_draft_whose_only_risk_is_its_tone_is_repaired_in_its_own_words() -> None:
     # Asked, not complained of: the facts alone answer the question once the tone is gone.
-    review = review_checked(ReviewRequest("FOR THE LAST TIME, your refund was sent on Monday!!!",
-                                          "When was my refund sent?", "x"))
+    review = review_checked(ReviewRequest("FOR THE LAST TIME, the store opens at 9am on Sundays!!!",
+                                          "What time do you open on Sunday?", "x"))
     edited = next(r for r in review.rewrites if r.style == "edited")
-    assert edited.text == "Your refund was sent on Monday!"
+    assert edited.text == "The store opens at 9am on Sundays!"
     # Its facts are kept in the other styles too, instead of a [placeholder] asking for them.
-    assert all("Monday" in r.text for r in review.rewrites)
+    assert all("9am on Sundays" in r.text for r in review.rewrites)
 
 
 def test_flagged_words_are_never_pasted_into_a_template() -> None:

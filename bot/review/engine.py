@@ -221,7 +221,7 @@ def _flags_of(language: str, context: str) -> frozenset[str]:
     for name, patterns in pack.context.items():
         if any(_searches(p, folded.text, scan) for p in patterns):
             flags.add(name)
-    if "brand_fault" in flags:
+    if "brand_fault" in flags or ("loud" in flags and "praise" not in flags):
         flags.add("complaint")
     if "complaint" not in flags:
         flags.add("no_complaint")  # a question or a compliment: nothing to acknowledge
