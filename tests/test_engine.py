@@ -121,6 +121,40 @@ def test_platform_length_as_x_counts_it() -> None:
     assert "platform_fit" not in {f.category for f in review(long_draft, platform="facebook").findings}
 
 
+@pytest.mark.parametrize("draft", [
+    "Hi Sam! Our **size guide** is on the product page.",
+    "Here it is: [size guide](https://shop.example/sizes)",
+    "## Opening hours\nMonday to Saturday, 9am to 8pm.",
+    "Our store opens at <b>9am</b> on Sundays.",
+])
+def test_markdown_a_platform_does_not_render_asks_for_plain_text(draft: str) -> None:
+    r = review(draft, "Where can I find this?", platform="instagram", lang="en")
+    markdown = [f for f in r.findings if f.rule_id == "platform.markdown"]
+    assert markdown and markdown[0].category == "platform_fit" and markdown[0].severity == "medium"
+    span = markdown[0].span
+    assert span is not None and draft[span.start:span.end] == span.text and span.text.strip("#* \n")
+    assert "Instagram" in markdown[0].message and r.verdict == "revise"
+    # Where Markdown renders (a generic surface), it is no finding.
+    assert "platform_fit" not in {f.category for f in review(draft, platform="generic", lang="en").findings}
+
+
+@pytest.mark.parametrize("draft", [
+    "Merci ! #soldes #hiver, -20 % sur tout le site.",
+    "Le prix est de 5 * 2 = 10 €, livraison en 2_3 jours.",
+    "Our code is SPRING_24 [valid until May].",
+])
+def test_hashtags_asterisks_and_brackets_are_not_markdown(draft: str) -> None:
+    assert not [f for f in review(draft, platform="x").findings if f.rule_id == "platform.markdown"]
+
+
+def test_a_draft_whose_only_fault_is_markdown_is_offered_in_plain_text() -> None:
+    draft = "Bonjour Léa ! Notre **guide des tailles** est ici : [guide](https://boutique.example/tailles)"
+    r = review_offline(ReviewRequest(draft, "Vous avez un guide des tailles ?", platform="instagram", lang="fr"))
+    assert "Markdown" in next(f.message for f in r.findings if f.rule_id == "platform.markdown")
+    assert [w.style for w in r.rewrites] == ["edited"]  # its own answer, not a template apology
+    assert r.rewrites[0].text == "Bonjour Léa ! Notre guide des tailles est ici : guide: https://boutique.example/tailles"
+
+
 def test_scores_and_risk_follow_the_findings() -> None:
     good = review("Nous sommes désolés pour ce retard. Votre remboursement part aujourd'hui.",
                   "Toujours pas remboursé !")

@@ -32,7 +32,7 @@ from bot.review.models import (
 )
 from bot.review.packs import LazyPattern, Matcher, Pack, Rule, extra_rules, function_words
 from bot.review.packs import pack as load_pack_of
-from bot.review.platforms import spec, weighted_length
+from bot.review.platforms import markdown_marks, spec, weighted_length
 from bot.review.prefilter import LazyStarts, starts, unfiltered
 from bot.review.taxonomy import CATEGORY_RULES, GOLDEN_RULES, LANGUAGES, SEVERITY_ORDER
 from bot.review.text import (
@@ -383,6 +383,15 @@ def _banned_terms(request: ReviewRequest, analysis: Analysis, excluded: list[tup
 
 def _platform_fit(request: ReviewRequest, analysis: Analysis) -> None:
     s = spec(request.platform)
+    marks = markdown_marks(request.draft, request.platform)
+    if marks:
+        start, end = marks[0]
+        values = {"platform": s.name, "marks": request.draft[start:end].strip()}
+        message = (analysis.pack.message("platform_markdown", **values) if analysis.pack
+                   else "{platform} does not render Markdown: {marks} will show as typed.".format(**values))
+        analysis.findings.append(Finding("platform_fit", "medium", "produce",  # type: ignore[arg-type]
+                                         Span(start, end, request.draft[start:end]), message, None,
+                                         "platform.markdown"))
     if not s.limit:
         return
     length = weighted_length(request.draft, request.platform)

@@ -34,7 +34,7 @@ from bot.review.language import detect_language
 from bot.review.models import Review, ReviewRequest, Rewrite
 from bot.review.packs import Pack
 from bot.review.packs import pack as pack_of
-from bot.review.platforms import fits
+from bot.review.platforms import fits, plain_text
 from bot.review.taxonomy import LANGUAGES
 from bot.review.text import context_read, fold, fold_context, placeholders
 
@@ -407,6 +407,8 @@ def _repaired(request: ReviewRequest, review: Review, pack: Pack, form: str) -> 
         text = text[0].upper() + text[1:]
     if pack.language == "fr" and any(f.category == "address_form" for f in serious):
         text = to_tu(text) if form == "tu" else to_vous(text)
+    if any(f.rule_id == "platform.markdown" for f in serious):
+        text = plain_text(text)
     if not fits(text, request.platform):
         text = _fitted(text, request.platform)
     return text.strip() if text.strip() and text.strip() != review.draft.strip() else None
@@ -523,7 +525,12 @@ def propose(
         candidates.append(("edited", [repaired]))
     # Whether it is a post is read in the draft's own language (a translation's differs).
     own = tpl if reuse else _templates().get("fr" if pack.language == "en" else "en", tpl)
-    if _brand_post(request, own):
+    # Only its form was wrong (too long, Markdown): the draft's own words, fitted, are the
+    # rewrite; a template would trade a good answer for a generic one.
+    form_only = all(f.category == "platform_fit" for f in review.findings if f.severity != "low")
+    if repaired and form_only and styles is None:
+        pass
+    elif _brand_post(request, own):
         candidates += [(style, [text]) for style, text in _post_texts(tpl, review, reading, form)]
     else:
         candidates += _reply_candidates(request, review, pack, tpl, form, reading, reuse, styles)
