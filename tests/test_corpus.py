@@ -96,8 +96,8 @@ def test_held_back_third_is_scored_without_listing_cases() -> None:
     shown = format_report(held, cases=False)
     assert "risky caught" in shown and "mismatches" not in shown
     assert not any(d["id"] in shown for d in held["details"])
-    # Regression floors on cases never read one by one (see the closing figures in README).
-    assert held["risky_caught"] >= 0.80 and held["safe_blocked"] <= 0.05 and held["category_f1"] >= 0.70
+    # The aims, on cases never read one by one (the figures are in the README).
+    assert held["risky_caught"] >= 0.90 and held["safe_blocked"] <= 0.05 and held["category_f1"] >= 0.75, shown
 
 
 def test_written_drafts_hold_back_a_third_the_same_way() -> None:
@@ -123,5 +123,5 @@ def test_written_drafts_held_back_floors() -> None:
     shown = format_report(held, cases=False)
     assert not any(d["id"] in shown for d in held["details"])
     # Regression floors on drafts neither the rules nor the model were tuned on.
-    assert held["risky_caught"] >= 0.86 and held["safe_blocked"] <= 0.05, shown
-    assert held["category_f1"] >= 0.68, shown
+    assert held["risky_caught"] >= 0.89 and held["safe_blocked"] <= 0.05, shown
+    assert held["category_f1"] >= 0.70, shown
