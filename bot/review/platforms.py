@@ -54,26 +54,27 @@ def fits(text: str, platform: str) -> bool:
 
 # Markdown a chat tool or an AI assistant leaves in a draft: bold, links, titles, code,
 # strike-through, HTML tags. Bounded runs, no nesting: linear in the text. A hashtag
-# ("#promo") is not a title: a title's « # » is followed by a space.
-_MARKDOWN = re.compile(
+# ("#promo") is not a title: a title's « # » is followed by a space. Compiled on first
+# use (`re` keeps it), not at import.
+_MARKDOWN = (
     r"\*\*[^*\n]{1,300}?\*\*|__[^_\n]{1,300}?__|~~[^~\n]{1,300}?~~"
     r"|\[[^\[\]\n]{1,300}\]\((?:https?://|www\.|/)[^()\[\]\s]{1,2000}\)"
-    r"|^[ \t]{0,3}#{1,6}[ \t]+\S[^\n]{0,200}|```|</?(?:b|i|u|s|strong|em|br|p|a|ul|ol|li|h[1-6])(?:\s[^<>\n]{0,300})?/?>",
-    re.MULTILINE | re.IGNORECASE,
+    r"|^[ \t]{0,3}#{1,6}[ \t]+\S[^\n]{0,200}|```|</?(?:b|i|u|s|strong|em|br|p|a|ul|ol|li|h[1-6])(?:\s[^<>\n]{0,300})?/?>"
 )
-_LINK = re.compile(r"\[([^\[\]\n]{1,300})\]\(([^()\[\]\s]{1,2000})\)")
+_MARKS = frozenset("*_~[#`<")  # a draft with none of these holds no Markdown
+_LINK = r"\[([^\[\]\n]{1,300})\]\(([^()\[\]\s]{1,2000})\)"
 
 
 def markdown_marks(text: str, platform: str) -> list[tuple[int, int]]:
     """Where Markdown the platform will not render stands in `text` (empty where it renders it)."""
-    if spec(platform).markdown:
+    if spec(platform).markdown or not _MARKS.intersection(text):
         return []
-    return [m.span() for m in _MARKDOWN.finditer(text)]
+    return [m.span() for m in re.finditer(_MARKDOWN, text, re.MULTILINE | re.IGNORECASE)]
 
 
 def plain_text(text: str) -> str:
     """`text` without its Markdown: the words stay, a link becomes « words: address »."""
-    text = _LINK.sub(lambda m: f"{m.group(1)}: {m.group(2)}", text)
+    text = re.sub(_LINK, lambda m: f"{m.group(1)}: {m.group(2)}", text)
     text = re.sub(r"\*\*([^*\n]{1,300}?)\*\*|__([^_\n]{1,300}?)__|~~([^~\n]{1,300}?)~~",
                   lambda m: next(g for g in m.groups() if g is not None), text)
     text = re.sub(r"^[ \t]{0,3}#{1,6}[ \t]+(?=\S)|```", "", text, flags=re.MULTILINE)
