@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="every case but the held-back third")
     e.add_argument("--show-cases", action="store_true",
                    help="list the mismatched cases even with --held-back")
+    e.add_argument("--jobs", type=int, metavar="N",
+                   help="offline: processes (default: every CPU above 2,000 cases; 1: this process only)")
     e.add_argument("--format", choices=("text", "json"), default="text")
     e.add_argument("--config", help="config file")
     e.add_argument("--engine", choices=("offline", "llm", "auto"), default="offline")
@@ -227,12 +229,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = _load(args)
     split = args.split or "all"
     files = args.files or default_files()
-    if args.repeat < 1 or (args.concurrency is not None and args.concurrency < 1):
-        raise UsageError("--repeat and --concurrency take a number of 1 or more")
+    if args.repeat < 1 or any(n is not None and n < 1 for n in (args.concurrency, args.jobs)):
+        raise UsageError("--repeat, --concurrency and --jobs take a number of 1 or more")
     try:
         report = evaluate_files(files, settings, engine=args.engine, split=split,
                                 concurrency=args.concurrency, repeat=args.repeat,
-                                progress=progress_bar() if args.engine != "offline" else None)
+                                progress=progress_bar() if args.engine != "offline" else None,
+                                jobs=args.jobs)
     except CorpusError as exc:
         raise UsageError(str(exc)) from exc
     # The held-back cases are scored, never read case by case, unless asked.

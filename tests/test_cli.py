@@ -438,6 +438,19 @@ def test_eval_errors_name_the_line(cli, tmp_path: Path) -> None:
     _assert_usage_error(cli("eval", str(tmp_path / "nowhere.jsonl")), "not found")
 
 
+def test_eval_on_several_processes_gives_the_same_report(cli, tmp_path: Path) -> None:
+    cases = [{**c, "id": f"{c['id']}-{i}"} for i in range(8) for c in SMALL_CORPUS]
+    corpus = _corpus(tmp_path / "many.jsonl", cases)
+    one = json.loads(_out(cli("eval", str(corpus), "--format", "json", "--jobs", "1")))
+    two = json.loads(_out(cli("eval", str(corpus), "--format", "json", "--jobs", "2")))
+    one.pop("seconds"), two.pop("seconds")
+    assert one == two and one["cases"] == 24
+    # A draft a worker cannot review is still named by its line.
+    empty = _corpus(tmp_path / "empty.jsonl", [*cases[:5], {**SMALL_CORPUS[0], "id": "blank", "draft": " "}])
+    _assert_usage_error(cli("eval", str(empty), "--jobs", "2"), "line 6", "empty")
+    _assert_usage_error(cli("eval", str(corpus), "--jobs", "0"), "--jobs")
+
+
 def test_help_texts(cli) -> None:
     top = _out(cli("--help"))
     for command in ("review", "eval", "rules", "doctor", "chat", "serve"):

@@ -20,7 +20,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -218,19 +218,94 @@ def _request(reviewer: Reviewer, case: Case) -> ReviewRequest:
     return reviewer.request(case.draft, context=case.context, platform=case.platform)
 
 
-def _review_all(reviewer: Reviewer, cases: list[Case], engine: str) -> list[Review]:
-    def refuse(case: Case, exc: DraftError) -> CorpusError:
-        return CorpusError(f"{case.source} line {case.line} (id {case.id}): the draft cannot be reviewed: {exc}")
+@dataclass(frozen=True)
+class Judged:
+    """What the figures read of a review: all a worker process sends back."""
 
+    verdict: str
+    risk: int
+    language: str
+    engine: str
+    categories: frozenset[str]
+
+    @classmethod
+    def of(cls, review: Review | Judged) -> Judged:
+        if isinstance(review, Judged):
+            return review
+        return cls(review.verdict, review.risk, review.language, review.engine, raised_categories(review))
+
+
+def _refused(case: Case, reason: str) -> CorpusError:
+    return CorpusError(f"{case.source} line {case.line} (id {case.id}): the draft cannot be reviewed: {reason}")
+
+
+def _judge_offline(reviewer: Reviewer, cases: list[Case]) -> list[Judged | str]:
+    """Each case judged, or why its draft cannot be (a DraftError's message)."""
+    out: list[Judged | str] = []
+    for case in cases:
+        try:
+            # Scored on verdicts and categories only: building rewrites would be wasted time.
+            out.append(Judged.of(reviewer.review_sync(_request(reviewer, case), rewrite=False)))
+        except DraftError as exc:
+            out.append(str(exc))
+    return out
+
+
+# A worker process's reviewer, set once by the pool's initializer.
+_worker: Reviewer | None = None
+
+
+def _start_worker(settings: ReviewSettings | None, reviewer: Reviewer | None = None) -> None:
+    global _worker
+    from bot.review.reviewer import Reviewer
+
+    _worker = reviewer or Reviewer(settings, engine="offline")  # type: ignore[arg-type]
+
+
+def _judge_chunk(start: int, cases: list[Case]) -> tuple[int, list[Judged | str]]:
+    assert _worker is not None, "the pool's initializer sets the reviewer"
+    return start, _judge_offline(_worker, cases)
+
+
+def _judge_on_workers(reviewer: Reviewer, cases: list[Case], workers: int) -> list[Judged | str]:
+    """The cases split over `workers` processes, in order; each sends back `Judged` only.
+
+    Where the system can fork a process that runs no other thread, the workers start as
+    copies of this one, its packs compiled and its model read: a fresh interpreter would
+    spend a third of a second on that before its first review."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from bot.review.check import CHUNKS_PER_WORKER
+
+    size = -(-len(cases) // (workers * CHUNKS_PER_WORKER))
+    out: list[Judged | str] = []
+    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    if fork:
+        _judge_offline(reviewer, cases[:1])  # what the first review loads, loaded once here
+    context = multiprocessing.get_context("fork" if fork else "spawn")
+    initargs = (None, reviewer) if fork else (reviewer.settings, None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_start_worker, initargs=initargs) as pool:
+        futures = [pool.submit(_judge_chunk, i, cases[i:i + size]) for i in range(0, len(cases), size)]
+        for future in futures:
+            out += future.result()[1]
+    return out
+
+
+def _review_all(reviewer: Reviewer, cases: list[Case], engine: str,
+                jobs: int | None = None) -> list[Review] | list[Judged]:
     if engine == "offline" or not reviewer.use_llm():
-        reviews = []
-        for case in cases:
-            try:
-                # Scored on verdicts and categories only: building rewrites would be wasted time.
-                reviews.append(reviewer.review_sync(_request(reviewer, case), rewrite=False))
-            except DraftError as exc:
-                raise refuse(case, exc) from exc
-        return reviews
+        from bot.review.check import worker_count
+
+        workers = worker_count(len(cases), jobs)
+        judged = (_judge_on_workers(reviewer, cases, workers) if workers > 1
+                  else _judge_offline(reviewer, cases))
+        for case, one in zip(cases, judged, strict=True):
+            if isinstance(one, str):
+                raise _refused(case, one)
+        return judged  # type: ignore[return-value]
 
     async def run() -> list[Review]:
         # One event loop for the whole corpus, so that the LLM client's connections are reused.
@@ -239,7 +314,7 @@ def _review_all(reviewer: Reviewer, cases: list[Case], engine: str) -> list[Revi
             try:
                 out.append(await reviewer.review(_request(reviewer, case)))
             except DraftError as exc:
-                raise refuse(case, exc) from exc
+                raise _refused(case, str(exc)) from exc
         return out
 
     return asyncio.run(run())
@@ -263,14 +338,15 @@ def _summary(details: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def evaluate(cases: list[Case], reviews: list[Review]) -> dict[str, Any]:
+def evaluate(cases: list[Case], reviews: Sequence[Review | Judged]) -> dict[str, Any]:
     """The figures of a corpus run: the two worst errors, per-category and micro
     scores, verdicts, and the same summary per file."""
     counts = {c: Counter() for c in CATEGORIES}
     confusion = {e: dict.fromkeys(VERDICTS, 0) for e in VERDICTS}
     details = []
+    reviews = [Judged.of(r) for r in reviews]
     for case, review in zip(cases, reviews, strict=True):
-        raised = raised_categories(review)
+        raised = review.categories
         found = raised & case.categories
         false_alarms = raised - case.categories - case.allowed
         missed = case.categories - raised
@@ -315,8 +391,12 @@ def evaluate(cases: list[Case], reviews: list[Review]) -> dict[str, Any]:
 
 def evaluate_cases(cases: list[Case], settings: ReviewSettings, engine: str = "offline", *,
                    concurrency: int | None = None, repeat: int = 1,
-                   progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[int, int], None] | None = None,
+                   jobs: int | None = None) -> dict[str, Any]:
     """Review every case and score the results.
+
+    Offline, a big corpus is split over every CPU (`jobs`: how many processes; 1: this
+    one), as `check` splits a library.
 
     With the LLM engine, cases are reviewed `concurrency` at a time (default:
     `[llm] max_concurrency`), `repeat` times over (without the cache), and the
@@ -336,7 +416,7 @@ def evaluate_cases(cases: list[Case], settings: ReviewSettings, engine: str = "o
                           max(1, repeat), progress)
         reviews = run.rounds[0]
     else:
-        reviews = _review_all(reviewer, cases, engine)
+        reviews = _review_all(reviewer, cases, engine, jobs)
     report = evaluate(cases, reviews)
     report["engine"] = engine
     report["seconds"] = round(time.perf_counter() - started, 3)
