@@ -43,9 +43,24 @@ def test_a_settled_language_is_what_detect_answers_whatever_the_model_says(
 
 def test_settling_needs_a_clear_lead() -> None:
     assert settled_language({"fr": 0.6, "en": 0.1}) == "fr"
-    assert settled_language({"fr": 0.5, "en": 0.25}) is None  # a lead of 0.25 is not more than 0.25
-    assert settled_language({"fr": 0.45, "en": 0.0}) is None
+    assert settled_language({"fr": 0.45, "en": 0.0}) == "fr"
+    assert settled_language({"fr": 0.5, "en": 0.3}) is None  # a lead of 0.2 is not more than 0.2
+    assert settled_language({"fr": 0.35, "en": 0.0}) is None
     assert settled_language({}) is None
+
+
+@pytest.mark.parametrize(("draft", "expected"), [
+    ("La entrega de mi pedido no llega y nadie me contesta.", "es"),
+    ("Lo siento mucho, vamos a revisar tu pedido hoy mismo.", "es"),
+    ("Ci dispiace per il ritardo, la consegna arriverà domani.", "it"),
+    ("Desculpe pelo atraso, a entrega chega amanhã.", "pt"),
+    ("O meu pedido não chegou e ninguém responde.", "pt"),
+    ("Es tut uns leid, wir prüfen das heute noch.", "de"),
+    ("Wij hebben uw bestelling de dag verzonden.", "nl"),
+])
+def test_words_the_packs_share_with_other_languages_do_not_settle_them(draft: str, expected: str) -> None:
+    # « la, de, a, en, que » are function words of a pack and of these languages too.
+    assert detect_language(draft) == expected
 
 
 class _CountingModel:
