@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.review import pack_cache, packs
+from bot.review import pack_cache, packs, regex_code
 from bot.review.engine import rules_review
 from bot.review.models import ReviewRequest
 from bot.review.packs import LazyPattern, Pack, load_pack, pack_paths
@@ -70,6 +71,59 @@ def test_a_pack_is_kept_then_read_back_without_compiling(cache: Path, monkeypatc
     assert _reviews(second, monkeypatch) == _reviews(first, monkeypatch)
     compiled = [u for u in _units(second) if "compiled" in u.__dict__]
     assert 0 < len(compiled) < len(_units(second)) / 2  # a few reviews compile a few units
+
+
+def test_patterns_are_rebuilt_from_their_kept_code(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not regex_code.supported():
+        pytest.skip("the compiled code of a pattern is kept on CPython only")
+    path = pack_paths()["fr"]
+    first = _fresh(path)
+    assert len(list(cache.glob("fr-*.code"))) == 1
+    expected = _reviews(first, monkeypatch)
+    second = _fresh(path)
+
+    class NoCompiling:
+        """`re` for packs.py, but nothing compiled: each unit must come from its kept code."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(re, name)
+
+        def compile(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError(f"compiled instead of rebuilt: {args[0]!r:.60}")
+
+    with monkeypatch.context() as m:
+        m.setattr(packs, "re", NoCompiling())
+        assert _reviews(second, monkeypatch) == expected
+    assert any("compiled" in u.__dict__ for u in _units(second))
+
+
+def test_damaged_code_is_compiled_again(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = pack_paths()["fr"]
+    first = _fresh(path)
+    expected = _reviews(first, monkeypatch)
+    for kept in cache.glob("fr-*.code"):
+        kept.write_bytes(bytes(range(256)) * 8)  # CPython refuses code it cannot run
+    assert _reviews(_fresh(path), monkeypatch) == expected
+    for kept in cache.glob("fr-*.code"):
+        kept.unlink()
+    assert _reviews(_fresh(path), monkeypatch) == expected
+
+
+def test_every_pattern_rebuilt_from_its_code_is_the_pattern_compiled() -> None:
+    if not regex_code.supported():
+        pytest.skip("the compiled code of a pattern is kept on CPython only")
+    texts = [*DRAFTS, "Please delete the photo and DM us your order number 12345, @anna.",
+             "Vos clowns de conseillers ! Rest assured, nothing to worry about. 9/11 -50 % !!!"]
+    for lang, path in pack_paths().items():
+        for unit in _units(load_pack(path)):
+            header, code = regex_code.code_of(unit.pattern)
+            rebuilt, compiled = regex_code.rebuild(unit.pattern, header, code), re.compile(unit.pattern)
+            assert rebuilt is not None, (lang, unit.pattern[:60])
+            assert (rebuilt.pattern, rebuilt.flags, rebuilt.groups, rebuilt.groupindex) == \
+                (compiled.pattern, compiled.flags, compiled.groups, compiled.groupindex)
+            for text in texts:
+                folded = text.lower()
+                assert [m.span() for m in rebuilt.finditer(folded)] == [m.span() for m in compiled.finditer(folded)]
 
 
 def test_the_entry_follows_the_files_bytes(cache: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.review import anchors, pack_cache
+from bot.review import anchors, pack_cache, regex_code
 from bot.review.prefilter import WARM_UP, LazyStarts, needed, prefixes
 from bot.review.taxonomy import CATEGORIES, GOLDEN_RULES, PACK_DIR, SEVERITIES
 
@@ -221,8 +221,9 @@ class LazyPattern:
     """
 
     def __init__(self, source: str, bounded: bool = False, compiled: re.Pattern[str] | None = None,
-                 parts: tuple[LazyPattern, ...] = ()) -> None:
+                 parts: tuple[LazyPattern, ...] = (), code: pack_cache.CodeStore | None = None) -> None:
         self.pattern = source
+        self.code = code  # where its compiled code was kept, if it was
         self.flags = 0
         self.bounded = bounded
         self.parts = parts
@@ -245,7 +246,8 @@ class LazyPattern:
         return compiled
 
     def compiled(self) -> re.Pattern[str]:
-        return self._bind(re.compile(self.pattern))
+        kept = self.code.pattern(self.pattern) if self.code is not None else None
+        return self._bind(kept or re.compile(self.pattern))
 
     def search(self, string: str, *span: int) -> re.Match[str] | None:
         return self.compiled().search(string, *span)
@@ -300,6 +302,7 @@ class _Reading(threading.local):
     """The pattern sources of the cache entry a pack is being built from: known valid."""
 
     known: dict[str, pack_cache.Facts] | None = None
+    code: pack_cache.CodeStore | None = None
 
 
 _reading = _Reading()
@@ -309,7 +312,7 @@ def _lazy(source: str, bounded: bool) -> LazyPattern:
     """A checked pattern: compiled now unless the cache entry being read knows it."""
     known = _reading.known
     if known is not None and source in known:
-        return LazyPattern(source, bounded)
+        return LazyPattern(source, bounded, code=_reading.code)
     return LazyPattern(source, bounded, re.compile(source))  # re.error: the caller names the rule
 
 
@@ -343,7 +346,7 @@ def compile_patterns(
     try:
         if len(bodies) > 1 and not _NUMBERED.search(source):
             parts = tuple(_lazy(f"(?:{b})", bounded) for b in bodies)
-            return (LazyPattern(source, bounded, parts=parts),)  # valid: its parts are
+            return (LazyPattern(source, bounded, parts=parts, code=_reading.code),)  # valid: its parts are
         return (_lazy(source, bounded),)
     except re.error:
         for item in items:  # name the pattern at fault
@@ -513,19 +516,22 @@ def load_pack(path: Path) -> Pack:
     can be written, their anchors are worked out and kept for the next process."""
     data, entry = _entry(path)
     if entry is not None:
-        _reading.known = entry.sources
+        _reading.known, _reading.code = entry.sources, entry.code
         try:
             built = _build(data, path)
         finally:
-            _reading.known = None
+            _reading.known, _reading.code = None, None
         return replace(built, scanner=_Anchors(built.patterns(), entry.sources))
     built = _build(data, path)
     patterns = built.patterns()
     known: dict[str, pack_cache.Facts] | None = None
     if pack_cache.writable() and pack_cache.keepable(data):
         known = {u.pattern: facts(u) for p in patterns for u in p.units}
+        # Each unit's code and each whole alternation's (what finds a rule's span).
+        sources = dict.fromkeys([*known, *(p.pattern for p in patterns)])
+        code = {source: regex_code.code_of(source) for source in sources} if regex_code.supported() else None
         with contextlib.suppress(OSError):
-            pack_cache.save(path.name, path.read_bytes(), pack_cache.Entry(data, known))
+            pack_cache.save(path.name, path.read_bytes(), pack_cache.Entry(data, known), code)
     return replace(built, scanner=_Anchors(patterns, known))
 
 
