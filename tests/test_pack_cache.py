@@ -126,6 +126,26 @@ def test_every_pattern_rebuilt_from_its_code_is_the_pattern_compiled() -> None:
                 assert [m.span() for m in rebuilt.finditer(folded)] == [m.span() for m in compiled.finditer(folded)]
 
 
+def test_function_words_are_read_without_any_pack_entry(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = {lang: frozenset(map(str, packs._read(path)["function_words"]))
+                for lang, path in pack_paths().items()}
+    for path in pack_paths().values():
+        _fresh(path)  # keeps each entry, and its function words apart
+    packs.function_words.cache_clear()
+
+    def no_entry(path: Path) -> None:
+        raise AssertionError(f"{path.name}'s whole entry read for its function words")
+
+    with monkeypatch.context() as m:
+        m.setattr(packs, "_entry", no_entry)
+        assert packs.function_words() == expected
+    packs.function_words.cache_clear()
+    for kept in cache.glob("*.words"):
+        kept.write_text("{not json", encoding="utf-8")
+    assert packs.function_words() == expected  # damaged: read from the pack instead
+    packs.function_words.cache_clear()
+
+
 def test_the_entry_follows_the_files_bytes(cache: Path, tmp_path: Path) -> None:
     copy = tmp_path / "packs" / "fr.yml"
     copy.parent.mkdir()

@@ -142,6 +142,21 @@ def _code_store(entry: Path, stored: Any) -> CodeStore | None:
     return CodeStore(entry.with_suffix(".code"), where)
 
 
+def function_words(name: str, raw: bytes) -> list[str] | None:
+    """The function words of the pack file `name` whose bytes are `raw`, kept apart from
+    its entry: telling a draft's language need not read every pack's whole entry."""
+    if not enabled():
+        return None
+    path = _file(name, raw)
+    if path is None:
+        return None
+    try:
+        words = json.loads(path.with_suffix(".words").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return [str(w) for w in words] if isinstance(words, list) else None
+
+
 def _chars(value: Any) -> Chars:
     if value is None:
         return None
@@ -181,9 +196,12 @@ def save(name: str, raw: bytes, entry: Entry,
         # The code first: an entry is never read without the code it names.
         if where:
             _write_atomically(path.with_suffix(".code"), words.tobytes())
+        function_words = entry.data.get("function_words")
+        if isinstance(function_words, list):
+            _write_atomically(path.with_suffix(".words"), json.dumps(function_words).encode("utf-8"))
         _write_atomically(path, text.encode("utf-8"))
         for old in path.parent.glob(f"{Path(name).stem}-*"):
-            if old.suffix in (".json", ".code") and old.stem != path.stem:
+            if old.suffix in (".json", ".code", ".words") and old.stem != path.stem:
                 old.unlink(missing_ok=True)
         return True
     except (OSError, TypeError, ValueError):

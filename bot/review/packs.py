@@ -549,11 +549,17 @@ def pack(language: str) -> Pack | None:
 
 @lru_cache(maxsize=1)
 def function_words() -> dict[str, frozenset[str]]:
-    """Each pack's function words, read without compiling its rules."""
-    return {
-        lang: frozenset(str(w) for w in _read(path).get("function_words") or ())
-        for lang, path in pack_paths().items()
-    }
+    """Each pack's function words, read without compiling its rules (from the cache
+    beside its entry when there is one: the other language's whole entry is not read)."""
+    out = {}
+    for lang, path in pack_paths().items():
+        try:
+            kept = pack_cache.function_words(path.name, path.read_bytes())
+        except OSError:
+            kept = None
+        words = kept if kept is not None else _read(path).get("function_words") or ()
+        out[lang] = frozenset(str(w) for w in words)
+    return out
 
 
 def packs() -> dict[str, Pack]:
