@@ -40,14 +40,25 @@ def load_yaml(path: Path) -> Any:
     return data
 
 
-@lru_cache(maxsize=1)
 def _folder() -> Path | None:
+    return cache_folder("data")
+
+
+def cache_folder(kind: str) -> Path | None:
+    """The user's cache folder for `kind` (data files, the learned model), or None when
+    caching is off or there is no such folder."""
     if os.environ.get(CACHE_ENV, "").strip().lower() in {"0", "off", "false", "no"}:
         return None
+    root = _cache_root()
+    return root / kind if root is not None else None
+
+
+@lru_cache(maxsize=1)
+def _cache_root() -> Path | None:
     try:
         import platformdirs
 
-        return Path(platformdirs.user_cache_dir("cm-coach")) / "data"
+        return Path(platformdirs.user_cache_dir("cm-coach"))
     except Exception:  # no home folder, a broken install: no cache
         return None
 
@@ -65,14 +76,24 @@ def _write(entry: Path, data: Any) -> None:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         if json.loads(text) != data:  # a type JSON does not keep (a date, a tuple): not cached
             return
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside and renamed: a reader never meets half a file.
-        fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+        write_aside(entry, text.encode("utf-8"))
+    except (TypeError, ValueError):
+        pass
+
+
+def write_aside(path: Path, data: bytes) -> bool:
+    """Write `path` aside and rename it, so that a reader never meets half a file; False
+    when it cannot be written (the caller goes on without it)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
-            os.replace(tmp, entry)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
         except OSError:
             Path(tmp).unlink(missing_ok=True)
-    except (OSError, TypeError, ValueError):
-        pass
+            return False
+        return True
+    except OSError:
+        return False

@@ -227,3 +227,57 @@ def test_all_heads_at_once_equal_each_head_alone(draft: str, context: str | None
             lanes = block.lanes(model)
             assert lanes == [sum(model.weights[i][j] for j in block.found) for i in range(len(model.heads))]
     assert reading.probability("risky") == pytest.approx(model.risky(draft, context, "en"))
+
+
+# --- the model kept in the user's cache ---------------------------------------------------
+
+KEPT_DRAFTS = [
+    ("Maybe try reading the instructions before complaining?", "Your app keeps crashing."),
+    ("Nous sommes désolés pour ce retard, votre colis part aujourd'hui.", "Toujours pas reçu ma commande !"),
+    ("That's on the courier, not us.", None),
+]
+
+
+@pytest.fixture
+def model_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    import bot.datafiles
+
+    folder = tmp_path / "model-cache"
+    monkeypatch.setattr(bot.datafiles, "cache_folder", lambda kind: folder)
+    return folder
+
+
+def _all_heads(model: RiskModel) -> list[list[float]]:
+    return [[round(p, 12) for p in model.scores(d, c, None).values()] for d, c in KEPT_DRAFTS]
+
+
+def test_the_model_kept_in_the_cache_scores_as_its_files(model_cache: Path) -> None:
+    from_files = RiskModel._read(MODEL_DIR, "ngram")  # and kept
+    (kept,) = model_cache.glob("ngram-*.marshal")
+    from_cache = RiskModel._read(MODEL_DIR, "ngram")
+    assert from_cache.block_index == from_files.block_index
+    assert _all_heads(from_cache) == _all_heads(from_files)
+    assert from_cache.thresholds == from_files.thresholds and from_cache.heads == from_files.heads
+    kept.write_bytes(b"\x00 not a model")  # damaged: read from the files, and kept anew
+    assert _all_heads(RiskModel._read(MODEL_DIR, "ngram")) == _all_heads(from_files)
+    assert kept.read_bytes() != b"\x00 not a model"
+
+
+def test_another_model_gets_another_entry(model_cache: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, copy)
+    RiskModel._read(copy, "ngram")
+    spec = json.loads((copy / MODEL_FILE).read_text(encoding="utf-8"))
+    spec["variants"]["ngram"]["biases"][0] += 1.0
+    (copy / MODEL_FILE).write_text(json.dumps(spec), encoding="utf-8")
+    shifted = RiskModel._read(copy, "ngram")
+    assert shifted.biases[0] == spec["variants"]["ngram"]["biases"][0]
+    assert len(list(model_cache.glob("ngram-*.marshal"))) == 1  # the older entry is gone
+
+
+def test_with_the_cache_off_the_model_is_read_from_its_files(monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path) -> None:
+    monkeypatch.setenv("CM_COACH_PACK_CACHE", "off")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert RiskModel._read(MODEL_DIR, "ngram").heads[0] == "risky"
+    assert not (tmp_path / "cache").exists()
