@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -84,6 +83,8 @@ def _write(entry: Path, data: Any) -> None:
 def write_aside(path: Path, data: bytes) -> bool:
     """Write `path` aside and rename it, so that a reader never meets half a file; False
     when it cannot be written (the caller goes on without it)."""
+    import tempfile  # only when something is written: a cold review reads
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

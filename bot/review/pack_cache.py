@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.datafiles import cache_folder, write_aside
 from bot.review import regex_code
 
 ENV = "CM_COACH_PACK_CACHE"
@@ -95,16 +96,13 @@ def _code_key() -> str:
 
 
 def folder() -> Path | None:
-    try:
-        import platformdirs
-
-        return Path(platformdirs.user_cache_dir("cm-coach")) / "packs"
-    except Exception:  # no home folder, a broken install: no cache
-        return None
+    return cache_folder("packs")
 
 
 def _file(name: str, raw: bytes) -> Path | None:
-    where = folder()
+    """Where the entry of the pack file `name` whose bytes are `raw` is kept; None when
+    the cache is off or has no folder."""
+    where = folder() if enabled() else None
     if where is None:
         return None
     key = hashlib.sha256(raw + _code_key().encode()).hexdigest()[:32]
@@ -113,8 +111,6 @@ def _file(name: str, raw: bytes) -> Path | None:
 
 def load(name: str, raw: bytes) -> Entry | None:
     """The entry of the pack file `name` whose bytes are `raw`, or None."""
-    if not enabled():
-        return None
     path = _file(name, raw)
     if path is None:
         return None
@@ -145,8 +141,6 @@ def _code_store(entry: Path, stored: Any) -> CodeStore | None:
 def function_words(name: str, raw: bytes) -> list[str] | None:
     """The function words of the pack file `name` whose bytes are `raw`, kept apart from
     its entry: telling a draft's language need not read every pack's whole entry."""
-    if not enabled():
-        return None
     path = _file(name, raw)
     if path is None:
         return None
@@ -170,8 +164,6 @@ def save(name: str, raw: bytes, entry: Entry,
     """Keep the entry (atomically; an older entry of the same pack is removed), and the
     compiled `code` of its patterns beside it. False when it cannot be kept: a data file
     JSON does not hold exactly, or no writable folder."""
-    if not enabled():
-        return False
     path = _file(name, raw)
     if path is None:
         return False
@@ -192,14 +184,14 @@ def save(name: str, raw: bytes, entry: Entry,
                         for source, facts in entry.sources.items()},
             **({"code": where} if where else {}),
         }, ensure_ascii=False)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # The code first: an entry is never read without the code it names.
-        if where:
-            _write_atomically(path.with_suffix(".code"), words.tobytes())
+        if where and not write_aside(path.with_suffix(".code"), words.tobytes()):
+            return False
         function_words = entry.data.get("function_words")
         if isinstance(function_words, list):
-            _write_atomically(path.with_suffix(".words"), json.dumps(function_words).encode("utf-8"))
-        _write_atomically(path, text.encode("utf-8"))
+            write_aside(path.with_suffix(".words"), json.dumps(function_words).encode("utf-8"))
+        if not write_aside(path, text.encode("utf-8")):
+            return False
         for old in path.parent.glob(f"{Path(name).stem}-*"):
             if old.suffix in (".json", ".code", ".words") and old.stem != path.stem:
                 old.unlink(missing_ok=True)
@@ -230,15 +222,3 @@ def writable() -> bool:
         return False
     return os.access(where, os.W_OK)
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    import tempfile  # only when an entry is written: a cold review reads
-
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
