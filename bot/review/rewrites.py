@@ -527,13 +527,12 @@ def propose(
     own = tpl if reuse else _templates().get("fr" if pack.language == "en" else "en", tpl)
     # Only its form was wrong (too long, Markdown): the draft's own words, fitted, are the
     # rewrite; a template would trade a good answer for a generic one.
-    form_only = all(f.category == "platform_fit" for f in review.findings if f.severity != "low")
-    if repaired and form_only and styles is None:
-        pass
-    elif _brand_post(request, own):
-        candidates += [(style, [text]) for style, text in _post_texts(tpl, review, reading, form)]
-    else:
-        candidates += _reply_candidates(request, review, pack, tpl, form, reading, reuse, styles)
+    form_only = repaired and styles is None and all(
+        f.category == "platform_fit" for f in review.findings if f.severity != "low")
+    if not form_only:
+        candidates += ([(style, [text]) for style, text in _post_texts(tpl, review, reading, form)]
+                       if _brand_post(request, own)
+                       else _reply_candidates(request, review, pack, tpl, form, reading, reuse, styles))
     if styles is not None:
         candidates = sorted((c for c in candidates if c[0] in styles), key=lambda c: styles.index(c[0]))
     endings = [e for e in (reading.signature, request.profile.signature) if e]
