@@ -4,16 +4,16 @@ placeholders found in rewrites, and user text made safe to print.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from itertools import pairwise
 
 from bot.review.models import SEVERITY_ORDER, Finding
+from bot.review.regex_code import kept
 
-_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,80}\]")
+_PLACEHOLDER = kept(r"\[[^\[\]\n]{1,80}\]")
 # C0/C1 controls (but tab and newline) could move the cursor or recolour the
 # terminal; bidi overrides could reorder what is shown. Both are printed as escapes.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = kept(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.datafiles import load_yaml
+from bot.review.regex_code import kept
 
 DATA = Path(__file__).parent / "packs" / "_address.yml"
-_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,120}\]")
+_PLACEHOLDER = kept(r"\[[^\[\]\n]{1,120}\]")
 
 
 @lru_cache(maxsize=1)

@@ -34,6 +34,7 @@ from bot.review.packs import LazyPattern, Matcher, Pack, Rule, extra_rules, func
 from bot.review.packs import pack as load_pack_of
 from bot.review.platforms import markdown_marks, spec, weighted_length
 from bot.review.prefilter import LazyStarts, starts, unfiltered
+from bot.review.regex_code import kept
 from bot.review.taxonomy import CATEGORY_RULES, GOLDEN_RULES, LANGUAGES, SEVERITY_ORDER
 from bot.review.text import (
     Folded,
@@ -71,7 +72,7 @@ class Analysis:
     set_aside: set[str] = field(default_factory=set)
 
 
-_WORDS = re.compile(r"[a-z]+'?")
+_WORDS = kept(r"[a-z]+'?")
 
 
 def _language_of(request: ReviewRequest, folded: Folded) -> str:
@@ -238,9 +239,9 @@ def _severity(rule: Rule, voice: str, flags: set[str]) -> str:
     return rule.severity
 
 
-_WORD_RUN = re.compile(r"[^\W\d_]+")
-_TWO_CAPITALS = re.compile(r"[A-ZÀ-ÖØ-ÞŒ]{2}")
-_SHOUT_GAP = re.compile(r"^[\s'’\-,:;.!?]*$")
+_WORD_RUN = kept(r"[^\W\d_]+")
+_TWO_CAPITALS = kept(r"[A-ZÀ-ÖØ-ÞŒ]{2}")
+_SHOUT_GAP = kept(r"^[\s'’\-,:;.!?]*$")
 
 
 def _shouting(folded: Folded, rule: Rule) -> list[Span]:
@@ -491,7 +492,7 @@ def _risk_and_verdict(findings: list[Finding], scores: list[RuleScore]) -> tuple
     return round(risk * 100), verdict
 
 
-_SENTENCE = re.compile(r"[^.!?\n]+")
+_SENTENCE = kept(r"[^.!?\n]+")
 MIXED_SHARE = 0.3
 
 

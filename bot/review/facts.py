@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from bot.review.regex_code import kept
 from bot.review.text import context_read
 
 FactKind = Literal["number", "date", "reference", "name", "commitment"]
 
-_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,80}\]")
+_PLACEHOLDER = kept(r"\[[^\[\]\n]{1,80}\]")
 
 # Number words a reply may use for a fact (« sous deux jours », "three hours").
 # Not "un"/"one" (articles) nor « neuf » (new).
@@ -91,15 +92,15 @@ _NOT_NAMES = frozenset({
     "mp", "ok", "okay", "sorry", "desole", "desoles", "desolee", "desolees",
 })
 
-_RELATIVE_DATE_RES = tuple((k, re.compile(rf"\b(?:{p})\b")) for k, p in _RELATIVE_DATES.items())
-_COMMITMENT_RES = tuple((k, re.compile(rf"(?<!\w)(?:{p})(?!\w)")) for k, p in _COMMITMENTS.items())
-_NUMBER = re.compile(r"\d+(?:[ .,\u202f\u00a0]\d{3})*(?:[.,]\d+)?")
+_RELATIVE_DATE_RES = tuple((k, kept(rf"\b(?:{p})\b")) for k, p in _RELATIVE_DATES.items())
+_COMMITMENT_RES = tuple((k, kept(rf"(?<!\w)(?:{p})(?!\w)")) for k, p in _COMMITMENTS.items())
+_NUMBER = kept(r"\d+(?:[ .,\u202f\u00a0]\d{3})*(?:[.,]\d+)?")
 # A hashtag, or a token of 4 to 40 characters (letters, digits, hyphens) checked for at
 # least two digits and two letters in Python: a lookahead doing it rescans long words.
-_REFERENCE = re.compile(r"#[\w-]+|(?<![\w-])[\w-]{4,40}(?![\w-])")
-_WORD = re.compile(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
+_REFERENCE = kept(r"#[\w-]+|(?<![\w-])[\w-]{4,40}(?![\w-])")
+_WORD = kept(r"[^\W\d_]+(?:[-'][^\W\d_]+)*")
 # A capitalised word in the middle of a sentence: a name or a place.
-_TITLE = re.compile(r"(?<![\w'-])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ]+)*")
+_TITLE = kept(r"(?<![\w'-])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ]+(?:[-'][A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ]+)*")
 # What stands before a capitalised word that starts a sentence (spaces and opening quotes aside).
 _MARKS = frozenset(".!?…:;\n«»\"“”([—–")
 _OPENERS = frozenset("\"'«“(")
@@ -243,8 +244,8 @@ def describe(found: list[Fact], limit: int = 4) -> str:
 # -- the guard: one for every source of a rewrite ------------------------------------------
 
 # Where a number is an amount: a currency or a percentage next to it.
-_AMOUNT_AROUND = re.compile(r"[£$€]\s?$|^\s?(?:€|%|eur\b|euros?\b|gbp\b|usd\b|dollars?\b|pounds?\b)", re.IGNORECASE)
-_SENTENCE = re.compile(r"[^.!?…\n]*(?:[.!?…]+|\n|$)")
+_AMOUNT_AROUND = kept(r"[£$€]\s?$|^\s?(?:€|%|eur\b|euros?\b|gbp\b|usd\b|dollars?\b|pounds?\b)", re.IGNORECASE)
+_SENTENCE = kept(r"[^.!?…\n]*(?:[.!?…]+|\n|$)")
 _MIN_WORDS = 4  # fewer words of its own left than this, and a rewrite says nothing
 
 

@@ -14,7 +14,6 @@ loaded on first use, so importing this module reads no model file.
 from __future__ import annotations
 
 import importlib.util
-import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.review.packs import function_words
+from bot.review.regex_code import kept
 from bot.review.taxonomy import LANGUAGES
 from bot.review.text import Folded, fold, fold_context, strip_for_detection
 
@@ -35,7 +35,7 @@ _SETTLED = 0.4
 _SETTLED_LEAD = 0.2
 # A detection at least this sure is taken as it is; below, the customer's message may tell.
 SURE = 0.8
-_WORDS = re.compile(r"[a-z]+'?")
+_WORDS = kept(r"[a-z]+'?")
 _lock = threading.Lock()
 _model: Any = None
 _model_failed = False

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 import threading
 from array import array
@@ -33,6 +32,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bot.review.regex_code import kept
 from bot.review.text import fold
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
@@ -42,9 +42,9 @@ WEIGHTS_FILE = "weights.npz"
 FEATURE_VERSION = 3
 VARIANTS = ("ngram", "e5")
 
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_TOKEN = re.compile(r"\w+|[^\w\s]")
-_DIGITS = re.compile(r"\d")
+_URL = kept(r"https?://\S+|www\.\S+")
+_TOKEN = kept(r"\w+|[^\w\s]")
+_DIGITS = kept(r"\d")
 # A word longer than this is read by its first 4 and 5 letters and its last 3 (a stem and
 # an ending: « supprim », « -ez »); a shorter one whole.
 SHORT_WORD = 4

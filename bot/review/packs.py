@@ -22,10 +22,10 @@ from bot.review.prefilter import WARM_UP, LazyStarts, needed, prefixes
 from bot.review.taxonomy import CATEGORIES, GOLDEN_RULES, PACK_DIR, SEVERITIES
 
 CHECKS = ("existence", "absence", "shouting", "address_mix")
-_VOCAB_REF = re.compile(r"\{([a-z_]+)\}")
+_VOCAB_REF = regex_code.kept(r"\{([a-z_]+)\}")
 # What refers to a group by number (`\1`, `(?(1)…)`) or name: alternatives that do are
 # not split apart, as their groups would be numbered otherwise.
-_NUMBERED = re.compile(r"\\[1-9]|\\g<|\(\?P=|\(\?\(")
+_NUMBERED = regex_code.kept(r"\\[1-9]|\\g<|\(\?P=|\(\?\(")
 
 
 class PackError(ValueError):

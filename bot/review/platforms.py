@@ -8,8 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.datafiles import load_yaml
+from bot.review.regex_code import kept
 
-_URL = re.compile(r"https?://[^\s<>\"]+|www\.[^\s<>\"]+", re.IGNORECASE)
+_URL = kept(r"https?://[^\s<>\"]+|www\.[^\s<>\"]+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

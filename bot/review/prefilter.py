@@ -13,6 +13,8 @@ import re
 from itertools import chain
 from typing import Any, Protocol
 
+from bot.review.regex_code import kept
+
 try:  # the parser of the standard `re` module (Python 3.11+)
     from re import _constants as _c  # type: ignore[attr-defined]
     from re import _parser as _sre  # type: ignore[attr-defined]
@@ -214,10 +216,10 @@ class LazyStarts:
 
 
 # At each word start, its first 1, 2, … DEPTH characters, each in a group of its own.
-_START = re.compile(r"(?<!\w)(?=" + "(" * DEPTH + ".)" + ".?)" * (DEPTH - 1) + ")", re.DOTALL)
+_START = kept(r"(?<!\w)(?=" + "(" * DEPTH + ".)" + ".?)" * (DEPTH - 1) + ")", re.DOTALL)
 
 
-_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+_OTHER_DIGIT = kept(r"(?![0-9])\d")
 
 
 def unfiltered(text: str) -> bool:

@@ -11,9 +11,11 @@ None, and the caller compiles the pattern as usual.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 from array import array
+from pathlib import Path
 from typing import Any
 
 # flags, groups, group index, index group: what `_sre.compile` takes besides the code.
@@ -29,20 +31,20 @@ def supported() -> bool:
         return False
 
 
-def code_of(source: str) -> tuple[Header, array] | None:
-    """What `re.compile(source)` builds, as `rebuild` takes it back; None when unknown."""
+def code_of(source: str, flags: int = 0) -> tuple[Header, array] | None:
+    """What `re.compile(source, flags)` builds, as `rebuild` takes it back; None when unknown."""
     try:
         from re import _compiler, _parser  # type: ignore[attr-defined]
 
-        parsed = _parser.parse(source, 0)
-        code = _compiler._code(parsed, 0)
+        parsed = _parser.parse(source, flags)
+        code = _compiler._code(parsed, flags)
         index = dict(parsed.state.groupdict)
         groups: list[str | None] = [None] * parsed.state.groups
         for name, i in index.items():
             groups[i] = name
         header: Header = (int(parsed.state.flags), parsed.state.groups - 1, index, tuple(groups))
         built = rebuild(source, header, array("I", code))
-        if built is None or built.flags != re.compile(source).flags:
+        if built is None or built.flags != re.compile(source, flags).flags:
             return None
         return header, array("I", code)
     except Exception:  # an internal that changed: compile as usual
@@ -59,3 +61,87 @@ def rebuild(source: str, header: Header, code: array | list[int]) -> re.Pattern[
         return pattern if isinstance(pattern, re.Pattern) else None
     except Exception:  # refused (damaged code) or another interpreter
         return None
+
+
+# The module-level patterns of the engine, the rewriter and the renderers, kept the same
+# way in one file of the user's cache (`~/.cache/cm-coach/regex`): compiling them took
+# about 15 ms of every cold review. Only for patterns fixed in the code: each one not yet
+# kept is added and the file rewritten when the process ends.
+_KEPT_FORMAT = 1
+_MAX_KEPT = 2_000  # more means patterns of older code piled up: start afresh
+_kept: dict[tuple[str, int], tuple] | None = None
+_kept_path: Path | None = None
+_added = False
+
+
+def kept(source: str, flags: int = 0) -> re.Pattern[str]:
+    """`re.compile(source, flags)`, rebuilt from the code an earlier process kept when it can."""
+    flags = int(flags)  # a RegexFlag is an int that marshal does not keep
+    store = _store()
+    entry = store.get((source, flags)) if store is not None else None
+    if entry is not None:
+        words = array("I")
+        words.frombytes(entry[4])
+        pattern = rebuild(source, entry[:4], words)
+        if pattern is not None:
+            return pattern
+    pattern = re.compile(source, flags)
+    if store is not None:
+        found = code_of(source, flags)
+        if found is not None:
+            global _added
+            (kept_flags, groups, index, names), code = found
+            store[(source, flags)] = (kept_flags, groups, index, names, code.tobytes())
+            if not _added:
+                import atexit
+
+                atexit.register(_save)
+                _added = True
+    return pattern
+
+
+def _store() -> dict[tuple[str, int], tuple] | None:
+    global _kept, _kept_path
+    if _kept is None and _kept_path is None:
+        _kept_path, _kept = _open()
+    return _kept
+
+
+def _open() -> tuple[Path | None, dict | None]:
+    if not supported():
+        return Path(), None  # a path set, no store: looked once
+    from bot.datafiles import cache_folder
+
+    folder = cache_folder("regex")
+    if folder is None:
+        return Path(), None
+    import hashlib
+
+    key = hashlib.sha256(f"{_KEPT_FORMAT} {sys.version} {sys.byteorder}".encode()).hexdigest()[:32]
+    path = folder / f"re-{key}.marshal"
+    return path, _read(path)
+
+
+def _read(path: Path) -> dict[tuple[str, int], tuple]:
+    import marshal
+
+    try:
+        store = marshal.loads(path.read_bytes())
+        return store if isinstance(store, dict) else {}
+    except Exception:  # absent or torn: patterns are compiled, and kept anew
+        return {}
+
+
+def _save() -> None:
+    import marshal
+
+    from bot.datafiles import write_aside
+
+    if _kept is None or _kept_path is None or not _kept_path.name:
+        return
+    merged = _read(_kept_path)  # what other processes kept meanwhile
+    if len(merged) > _MAX_KEPT:
+        merged = {}
+    merged.update(_kept)
+    with contextlib.suppress(ValueError):  # something marshal cannot hold: not kept
+        write_aside(_kept_path, marshal.dumps(merged))

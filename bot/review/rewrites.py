@@ -35,6 +35,7 @@ from bot.review.models import Review, ReviewRequest, Rewrite
 from bot.review.packs import Pack
 from bot.review.packs import pack as pack_of
 from bot.review.platforms import fits, plain_text
+from bot.review.regex_code import kept
 from bot.review.taxonomy import LANGUAGES
 from bot.review.text import context_read, fold, fold_context, placeholders
 
@@ -44,28 +45,28 @@ DM_CATEGORIES = {"deletion_demand", "private_redirect", "personal_data", "no_ack
 # Which calm answer leads when several risks are found.
 CORE_PRIORITY = ("discrimination", "sensitive_topic", "legal_threat", "censorship", "insult",
                  "condescension", "blame_shift", "aggressive_tone")
-_NAME = re.compile(
+_NAME = kept(
     r"\b(?:Bonjour|Bonsoir|Salut|Coucou|Hello|Hi|Hey|Dear)\s+([A-ZÀ-Ý][a-zà-ÿ'\-]{1,20})\b"
     r"|,\s+([A-ZÀ-Ý][a-zà-ÿ'\-]{1,20})\s*[.!]"
 )
 _NOT_NAMES = {"Nous", "Vous", "We", "You", "Merci", "Thanks", "Toutes", "Tous", "Sorry", "Désolé",
               "Désolés", "Bonjour", "Hello", "Hi", "Team", "Équipe", "Pouvez", "Could", "Please"}
-_REFERENCE = re.compile(
+_REFERENCE = kept(
     r"\b(?:vol|flight|train|commande|order|colis|parcel|dossier|ticket|billet|booking|réservation|"
     # \s*+ (possessive), not \s*…\s*: two runs of spaces sharing a gap retry every split of it.
     r"reservation|case|ligne|line|TGV|TER|RER)\s*+(?:(?:n°|no\.?|#|num[ée]ro)\s*+)?[A-Z]{0,4}\d[\w\-]*",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?…]*")
-_CLAUSE = re.compile(r"[^.!?;,:\n]+[.!?;,:]*")
+_SENTENCE = kept(r"[^.!?\n]+[.!?…]*")
+_CLAUSE = kept(r"[^.!?;,:\n]+[.!?;,:]*")
 # A signature closing the draft: « ^ML », "— Marc", "-Julie".
-_SIGNATURE = re.compile(r"(?:^|\s)(?:\^\s?|[-—–~]\s?)([A-ZÀ-Ý][\w'’\-]*(?:\s[A-ZÀ-Ý][\w'’\-]*)?)\s*$")
-_GREETING_ONLY = re.compile(r"^\W*(?:bonjour|bonsoir|salut|coucou|hello|hi|hey|dear)\b[^.!?]{0,25}$", re.IGNORECASE)
+_SIGNATURE = kept(r"(?:^|\s)(?:\^\s?|[-—–~]\s?)([A-ZÀ-Ý][\w'’\-]*(?:\s[A-ZÀ-Ý][\w'’\-]*)?)\s*$")
+_GREETING_ONLY = kept(r"^\W*(?:bonjour|bonsoir|salut|coucou|hello|hi|hey|dear)\b[^.!?]{0,25}$", re.IGNORECASE)
 # A clause cut out of a risky sentence is kept only when it stands alone.
-_DEPENDENT = re.compile(r"^(?:to|that|which|because|if|pour|afin|car|que|qu'|qui|si|parce)\b", re.IGNORECASE)
-_CONNECTOR = re.compile(r"^(?:so|and|but|then|or|et|mais|puis|donc|alors|ou)\b[\s,]*", re.IGNORECASE)
-_PILED_MARKS = re.compile(r"([!?])[!?]+")
-_OWN_WORD = re.compile(r"[^\W\d_]+")
+_DEPENDENT = kept(r"^(?:to|that|which|because|if|pour|afin|car|que|qu'|qui|si|parce)\b", re.IGNORECASE)
+_CONNECTOR = kept(r"^(?:so|and|but|then|or|et|mais|puis|donc|alors|ou)\b[\s,]*", re.IGNORECASE)
+_PILED_MARKS = kept(r"([!?])[!?]+")
+_OWN_WORD = kept(r"[^\W\d_]+")
 _MIN_WORDS = 4  # a candidate with fewer words of its own says nothing
 MAX_KEPT_CHARS = 280  # a longer "sentence" of the draft is a paste, not a move to keep
 MAX_KEPT_ACTIONS = 3
@@ -152,7 +153,7 @@ def _risky(review: Review) -> list[tuple[int, int]]:
     return [(f.span.start, f.span.end) for f in review.findings if f.span and f.severity != "low"]
 
 
-_INTERJECTION = re.compile(r"^(?:hey|hi|hello|dear|oh|ok|okay|bonjour|bonsoir|salut|coucou|oh là|ah)"
+_INTERJECTION = kept(r"^(?:hey|hi|hello|dear|oh|ok|okay|bonjour|bonsoir|salut|coucou|oh là|ah)"
                            r"(?:\s+[A-ZÀ-Ý][\w'’-]*)?\s*[,!]\s*", re.IGNORECASE)
 
 

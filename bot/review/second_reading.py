@@ -15,11 +15,10 @@ holds [placeholders] still to fill (the rewrites do).
 
 from __future__ import annotations
 
-import re
-
 from bot.review.learned import ModelError, RiskModel
 from bot.review.models import Finding, ReviewRequest
 from bot.review.packs import Pack
+from bot.review.regex_code import kept
 from bot.review.text import context_read, placeholder_regions, quoted_regions
 
 MIN_WORDS = 3
@@ -29,7 +28,7 @@ MAX_FINDINGS = 1
 # Rare categories get thresholds of a few hundredths from cross-validation; a category the
 # model gives less than this is noise, whatever its threshold.
 MIN_PROBABILITY = 0.05
-_WORDS = re.compile(r"[^\W\d_]{2,}")
+_WORDS = kept(r"[^\W\d_]{2,}")
 # Categories that need the customer's message to be judged at all.
 NEEDS_CONTEXT = frozenset({"no_acknowledgement", "private_redirect"})
 

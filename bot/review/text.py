@@ -21,9 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.review.regex_code import kept
+
 _APOSTROPHES = "’‘ʼ`´′"
 _QUOTE_PAIRS = {"«": "»", "“": "”", '"': '"', "„": "“"}
-_PLACEHOLDER = re.compile(r"\[[^\[\]\n]{1,80}\]")
+_PLACEHOLDER = kept(r"\[[^\[\]\n]{1,80}\]")
 
 
 # Characters that show nothing and only serve to hide a word from a filter:
@@ -88,7 +90,7 @@ _TABLE = _one_to_one_table()
 # the typographic spaces and punctuation, dingbats and emoji pictographs (other
 # scripts and their look-alikes, marks, invisible characters, full-width and
 # mathematical letters…).
-_SLOW = re.compile(
+_SLOW = kept(
     r"\s\s|[\t\n\r\f\v\u2028\u2029]|^\s|[œŒæÆßﬀ-ﬆ]"
     r"|[^\x00-\xac\xae-\u024f\u2000-\u200a\u2010-\u2029\u202f-\u205f\u2600-\u27bf\U0001f300-\U0001faff]"
 )
@@ -96,7 +98,7 @@ _SLOW = re.compile(
 # Armenian, Cherokee, Coptic, Lisu, Deseret…, and the letterlike and mathematical
 # forms of Greek): only a draft with one of them needs the look-alike pass, and
 # loads Unicode's table.
-_MAY_LOOK_ALIKE = re.compile(
+_MAY_LOOK_ALIKE = kept(
     r"[\u0370-\u1fff\u2100-\u214f\u2c00-\u2dff\ua000-\uabff"
     r"\U00010000-\U0001cfff\U0001d6a8-\U0001d7cb\U0001e000-\U0001efff]"
 )
@@ -282,7 +284,7 @@ def _look_alike_swaps(text: str) -> dict[int, str]:
     return swaps
 
 
-_OPENING = re.compile("[" + "".join(_QUOTE_PAIRS) + "]")
+_OPENING = kept("[" + "".join(_QUOTE_PAIRS) + "]")
 
 
 def quoted_regions(text: str) -> list[tuple[int, int]]:
@@ -324,7 +326,7 @@ def inside(start: int, end: int, regions: list[tuple[int, int]]) -> bool:
     return any(a <= start and end <= b for a, b in regions)
 
 
-_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_URL = kept(r"https?://\S+|www\.\S+", re.IGNORECASE)
 
 
 def strip_for_detection(text: str) -> str:
@@ -335,6 +337,6 @@ def strip_for_detection(text: str) -> str:
     return " ".join(text.split())
 
 
-_MENTION = re.compile(r"@\w+")
+_MENTION = kept(r"@\w+")
 # Keep letters and the punctuation that belongs to sentences; drop digits, emoji, symbols, '#'.
-_NOT_LANGUAGE = re.compile(r"[^\w\s'’\-.,?!]|[\d_]")
+_NOT_LANGUAGE = kept(r"[^\w\s'’\-.,?!]|[\d_]")

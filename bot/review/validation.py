@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
+from bot.review.regex_code import kept
 
 DEFAULT_MAX_CHARS = 10_000
 # Control characters (but tab and line breaks), lone surrogates, private use.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff]")
+_CONTROL = kept("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff]")
 # Code points no encoder accepts alone (half of a UTF-16 pair).
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = kept("[\ud800-\udfff]")
 
 
 def valid_text(text: str) -> str:
