@@ -43,10 +43,11 @@ def code_of(source: str, flags: int = 0) -> tuple[Header, array] | None:
         for name, i in index.items():
             groups[i] = name
         header: Header = (int(parsed.state.flags), parsed.state.groups - 1, index, tuple(groups))
-        built = rebuild(source, header, array("I", code))
+        words = array("I", code)
+        built = rebuild(source, header, words)
         if built is None or built.flags != re.compile(source, flags).flags:
             return None
-        return header, array("I", code)
+        return header, words
     except Exception:  # an internal that changed: compile as usual
         return None
 
