@@ -28,7 +28,6 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -70,31 +69,44 @@ def _little_endian(weights: array) -> bytes:
 
 
 _NOTHING: dict[str, int] = {}
+_UNKNOWN = object()
+_CONTEXTS_KEPT = 64
 
 
 class Block:
     """One feature block of a draft as the model knows it: its value (blocks are
     L2-normalised, binary inside; flags are 1) and its known features."""
 
-    __slots__ = ("_lanes", "found", "gather", "value")
+    __slots__ = ("_lanes", "_total", "found", "value")
 
     def __init__(self, value: float, found: list[int]) -> None:
         self.value = value
         self.found = found
-        # itemgetter returns a bare value for one index: keep a tuple either way.
-        self.gather = itemgetter(*found) if len(found) > 1 else lambda row, i=found[0]: (row[i],)
+        self._total: int | None = None
         self._lanes: list[int] | None = None
 
-    def lanes(self, model: RiskModel) -> list[int]:
-        """Every head's sum of its int16 weights over the block: one big-integer sum of the
-        packed features (`RiskModel.packed`), then each 32-bit lane, less the offset that
-        made the weights non-negative."""
-        if self._lanes is None:
+    def total(self, model: RiskModel) -> int:
+        """The block's packed features summed: every head's sum in its own lane."""
+        if self._total is None:
+            found = self.found
             made = model.packed_so_far
-            values = self.gather(made) if made else (None,)
+            values = list(map(made.__getitem__, found)) if made else [None]
             if None in values:  # a feature no draft had before: make its integer once
-                values = self.gather(model.packed(self.found))
-            total = sum(values)
+                values = list(map(model.packed(found).__getitem__, found))
+            self._total = sum(values)
+        return self._total
+
+    def lane(self, model: RiskModel, head: int) -> int:
+        """One head's sum of its int16 weights over the block: its 32-bit lane of the
+        packed sum (`RiskModel.packed`), less the offset that made the weights non-negative."""
+        if self._lanes is not None:
+            return self._lanes[head]
+        return ((self.total(model) >> (LANE_BITS * head)) & LANE_MASK) - LANE_OFFSET * len(self.found)
+
+    def lanes(self, model: RiskModel) -> list[int]:
+        """Every head's lane (see `lane`)."""
+        if self._lanes is None:
+            total = self.total(model)
             offset = LANE_OFFSET * len(self.found)
             self._lanes = [((total >> (LANE_BITS * h)) & LANE_MASK) - offset
                            for h in range(len(model.heads))]
@@ -116,13 +128,26 @@ class Reading:
 
     def probability(self, head: str, with_context: bool = True) -> float:
         i = self.model.heads.index(head)
-        z = self._logits(with_context)[i]
+        z = self._logit(i, with_context)
         if self.model.embedder is not None:
             if with_context not in self._vectors:
                 self._vectors[with_context] = self.model.embedder.vector(
                     self.draft, self.context if with_context else None)
             z += float(self.model.dense[i] @ self._vectors[with_context])
         return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+
+    def _logit(self, head: int, with_context: bool) -> float:
+        """One head's logit: most drafts ask the risky head alone, and stop there."""
+        logits = self._computed.get(with_context)
+        if logits is not None:
+            return logits[head]
+        if self.model.heads[head] != "risky":  # a category: every head's, in one pass
+            return self._logits(with_context)[head]
+        model = self.model
+        total = 0.0
+        for block in self.parts[with_context]:  # the same sums, in the same order, as _logits
+            total = total + block.value * block.lane(model, head)
+        return model.biases[head] + model.scales[head] * total
 
     def _logits(self, with_context: bool) -> list[float]:
         """Every head's logit, from one packed sum per block."""
@@ -338,6 +363,7 @@ class RiskModel:
         self.weights = weights  # weight = int16 value x the head's scale
         self._table: memoryview | None = None  # see packed()
         self._packed: list[int | None] = []
+        self._contexts: dict[str, Block | None] = {}  # see _context_known
         self.scales = scales
         self.biases = biases
         # Suggested decision thresholds (head -> probability), chosen by cross-validation.
@@ -467,7 +493,7 @@ class RiskModel:
         has_context = bool(context and context.strip())
         draft_blocks = _draft_blocks(draft, folded)
         own = [part for prefix, keys in draft_blocks if (part := self._known(prefix, keys))]
-        other = [part] if has_context and (part := self._known(*_context_block(context or ""))) else []
+        other = [part] if has_context and (part := self._context_known(context or "")) else []
         if has_context and COMPLAINT in read and (part := self._known("k:", draft_blocks[0][1])):
             other.append(part)
         marks = _flags(draft, lang, has_context, read)
@@ -484,11 +510,21 @@ class RiskModel:
             return None
         known = self.block_index.get(prefix, _NOTHING)
         # The intersection runs in C over the smaller side; only the known keys are indexed.
-        found = [known[key] for key in known.keys() & keys]
+        found = list(map(known.__getitem__, known.keys() & keys))
         if not found:
             return None
         # Past MAX_BLOCK features a lane could spill; no draft within the length cap gets near.
         return Block(1.0 if prefix == "m:" else 1.0 / math.sqrt(len(keys)), found[:MAX_BLOCK])
+
+    def _context_known(self, context: str) -> Block | None:
+        """The customer's message's block, kept for the few messages last read: a draft's
+        rewrites are each read again under the same message."""
+        block = self._contexts.get(context, _UNKNOWN)
+        if block is _UNKNOWN:
+            if len(self._contexts) >= _CONTEXTS_KEPT:
+                self._contexts.clear()  # atomic: threads may read at once
+            block = self._contexts[context] = self._known(*_context_block(context))
+        return block  # type: ignore[return-value]
 
     def scores(self, draft: str, context: str | None, lang: str | None,
                only: str | None = None, read: frozenset[str] = frozenset()) -> dict[str, float]:
