@@ -309,7 +309,12 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
         return word_starts[0]
 
     if pack is not None:
-        for s in pack.strengths:
+        extra = extra_rules(request.profile.extra_rules, language)
+        if scan is not None:  # only what the scan says may match
+            strengths, ordered = pack.by_scan(scan)
+        else:
+            strengths, ordered = pack.strengths, pack.ordered_rules
+        for s in strengths:
             matcher = s.matcher
             if scan is not None and isinstance(matcher, LazyPattern):
                 if matcher.slot not in scan.hits and not (matcher.loose and scan.loose(matcher)):
@@ -322,9 +327,8 @@ def _analyse(request: ReviewRequest, language: str, folded: Folded) -> Analysis:
                 else:
                     analysis.signals.add(s.kind)
         kinds = {s.kind for s in analysis.strengths} | analysis.signals
-        extra = extra_rules(request.profile.extra_rules, language)
         # Absence rules last: they may give way to what the other rules found.
-        rules = sorted(pack.rules + extra, key=lambda r: r.check == "absence") if extra else pack.ordered_rules
+        rules = sorted(pack.rules + extra, key=lambda r: r.check == "absence") if extra else ordered
         for rule in rules:
             if rule.when and not all(w in flags for w in rule.when):
                 continue

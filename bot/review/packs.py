@@ -179,6 +179,30 @@ class Pack:
         give way to what the other rules found."""
         return tuple(sorted(self.rules, key=lambda r: r.check == "absence"))
 
+    def by_scan(self, found: anchors.Found) -> tuple[tuple[Rule | StrengthRule, ...], tuple[Rule, ...]]:
+        """The strengths and the ordered rules worth trying on the text `found` scanned:
+        those whose pattern the scan found a place for, and those it cannot tell about
+        (another check than a pattern's existence, a pattern without anchors), in their
+        order. The others cannot match: skipping them changes no review."""
+        strengths, rules = self._scan_plan
+        hits = found.hits
+        return (tuple(item for slot, item in strengths if slot is None or slot in hits),
+                tuple(item for slot, item in rules if slot is None or slot in hits))
+
+    @cached_property
+    def _scan_plan(self) -> tuple[tuple[tuple[int | None, Any], ...], tuple[tuple[int | None, Rule], ...]]:
+        """Each strength and ordered rule with the scan slot that tells whether it may match,
+        None when it is always tried. Read once a scan exists (`by_scan`): building the
+        scan gives the patterns their slots."""
+
+        def slot_of(matcher: Matcher | None, tried_whole: bool) -> int | None:
+            if tried_whole or not isinstance(matcher, LazyPattern) or matcher.loose:
+                return None
+            return matcher.slot
+
+        return (tuple((slot_of(s.matcher, False), s) for s in self.strengths),
+                tuple((slot_of(r.matcher, r.check != "existence"), r) for r in self.ordered_rules))
+
     @cached_property
     def hints(self) -> frozenset[str]:
         """The ids of the rules whose findings are low by design: hints, not judgements."""
