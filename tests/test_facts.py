@@ -136,3 +136,24 @@ def test_facts_of_a_source_stay_and_the_place_of_each_fact_is_its_place_in_the_t
     assert guard("Sorry: your refund of 45 € left yesterday (order AB1234).", (draft,), (), LABELS).changed is False
     found = facts("[a placeholder] then Sophie")
     assert [(f.text, f.at) for f in found] == [("Sophie", len("[a placeholder] then "))]
+
+
+def test_the_scans_skipped_by_their_first_characters_would_have_found_nothing() -> None:
+    """Once warm, a date or commitment pattern is not run over a text that holds none of
+    its first characters: every match it finds starts with one of them."""
+    from bot.review.evaluation import default_files, read_corpora
+    from bot.review.facts import _SCANS
+    from bot.review.facts import fold as fold_fact
+
+    texts = [fold_fact(t) for case in read_corpora(default_files()) for t in (case.draft, case.context) if t]
+    texts += [fold_fact(t) for t in ("Remboursement sous 3 jours, 20 % de réduction.", "a 15% off code today",
+                                     "free of charge, repaired this morning", "d'ici la fin de la semaine")]
+    matched = 0
+    for _kind, key, compiled, starts in _SCANS:
+        first = starts.compute()
+        assert first, key  # each pattern has first characters: the scan can be skipped
+        for text in texts:
+            for m in compiled.finditer(text):
+                matched += 1
+                assert any(m.group(0).startswith(p) for p in first), (key, m.group(0))
+    assert matched > 100

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from bot.review.prefilter import LazyStarts, unfiltered
 from bot.review.regex_code import kept
 from bot.review.text import context_read
 
@@ -94,6 +95,14 @@ _NOT_NAMES = frozenset({
 
 _RELATIVE_DATE_RES = tuple((k, kept(rf"\b(?:{p})\b")) for k, p in _RELATIVE_DATES.items())
 _COMMITMENT_RES = tuple((k, kept(rf"(?<!\w)(?:{p})(?!\w)")) for k, p in _COMMITMENTS.items())
+# What each of those may start with, worked out once they have been used a few times
+# (prefilter.LazyStarts): a text holding none of it is not scanned. Eighteen scans of
+# every candidate rewrite were most of what checking its facts cost.
+_SCANS = tuple((kind, key, compiled, LazyStarts((compiled,)))
+               for kind, patterns in (("date", _RELATIVE_DATE_RES), ("commitment", _COMMITMENT_RES))
+               for key, compiled in patterns)
+_NAMED = frozenset(_NUMBER_WORDS) | frozenset(_DATE_WORDS)
+_TWO_DIGITS = kept(r"\d\D*?\d")
 _NUMBER = kept(r"\d+(?:[ .,\u202f\u00a0]\d{3})*(?:[.,]\d+)?")
 # A hashtag, or a token of 4 to 40 characters (letters, digits, hyphens) checked for at
 # least two digits and two letters in Python: a lookahead doing it rescans long words.
@@ -116,9 +125,12 @@ class Fact:
 
 def fold(text: str) -> str:
     """Lower case, no accents, one kind of apostrophe: what facts are compared on."""
+    if text.isascii():  # nothing to decompose, no typographic apostrophe
+        return text.lower()
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.replace("’", "'").replace("‘", "'").casefold()
+    # The combining marks dropped in one C-level pass, looked up once per distinct character.
+    marks = {ord(c): None for c in set(text) if unicodedata.combining(c)}
+    return text.translate(marks).replace("’", "'").replace("‘", "'").casefold()
 
 
 def _number_key(text: str) -> str:
@@ -136,10 +148,11 @@ def facts(text: str) -> list[Fact]:
     folded = fold(text)
     found: list[Fact] = []
     taken: set[int] = set()  # offsets inside a reference
-    for m in _REFERENCE.finditer(text):
+    # A reference is a hashtag or holds two digits: a text with neither has none.
+    for m in _REFERENCE.finditer(text) if "#" in text or _TWO_DIGITS.search(text) else ():
         token = m.group(0)
-        if not token.startswith("#") and (sum(c.isdigit() for c in token) < 2
-                                          or sum(c.isalpha() for c in token) < 2):
+        if not token.startswith("#") and (sum(map(str.isdigit, token)) < 2
+                                          or sum(map(str.isalpha, token)) < 2):
             continue
         found.append(Fact("reference", fold(token).lstrip("#"), token, m.start()))
         taken.update(range(*m.span()))
@@ -151,18 +164,20 @@ def facts(text: str) -> list[Fact]:
     def shown(m: re.Match[str]) -> str:
         return text[m.start():m.end()] if same else m.group(0)
 
-    for m in _WORD.finditer(folded):
-        word = m.group(0)
-        if word in _NUMBER_WORDS:
-            found.append(Fact("number", str(_NUMBER_WORDS[word]), shown(m), m.start()))
-        elif word in _DATE_WORDS:
-            found.append(Fact("date", _DATE_WORDS[word], shown(m), m.start()))
-    for key, compiled in _RELATIVE_DATE_RES:
+    if not _NAMED.isdisjoint(_WORD.findall(folded)):
+        for m in _WORD.finditer(folded):
+            word = m.group(0)
+            if word in _NUMBER_WORDS:
+                found.append(Fact("number", str(_NUMBER_WORDS[word]), shown(m), m.start()))
+            elif word in _DATE_WORDS:
+                found.append(Fact("date", _DATE_WORDS[word], shown(m), m.start()))
+    every_pattern = unfiltered(folded)  # a digit beyond ASCII: prefixes cannot tell
+    for kind, key, compiled, starts in _SCANS:
+        first = None if every_pattern else starts.get()
+        if first is not None and not any(p in folded for p in first):
+            continue
         for m in compiled.finditer(folded):
-            found.append(Fact("date", key, shown(m), m.start()))
-    for key, compiled in _COMMITMENT_RES:
-        for m in compiled.finditer(folded):
-            found.append(Fact("commitment", key, shown(m), m.start()))
+            found.append(Fact(kind, key, shown(m), m.start()))  # type: ignore[arg-type]
     for m in _TITLE.finditer(text):
         key = fold(m.group(0))
         if key in _NOT_NAMES or key in _DATE_WORDS or key in _NUMBER_WORDS:
