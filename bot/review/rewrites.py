@@ -313,7 +313,7 @@ def _compose(template: str, slots: Slots) -> str:
     action = _lead(slots.lead, missing, slots.action or slots.fallback) if missing else slots.action
     text = template.format(greeting=slots.greeting, problem=slots.problem, action=action,
                            core=slots.core, warm=slots.warm, dm=slots.dm, apology=slots.apology)
-    text = re.sub(r"\s+", " ", text).strip()
+    text = " ".join(text.split())  # runs of white space as one space, none at the ends
     if slots.greeting and len(text) > len(slots.greeting):
         # « Bonjour Julie, Merci » → « Bonjour Julie, merci »
         i = len(slots.greeting.strip()) + 1

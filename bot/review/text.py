@@ -105,6 +105,10 @@ _MAY_LOOK_ALIKE = kept(
 
 
 def fold(text: str) -> Folded:
+    if text.isascii() and text.isprintable() and "  " not in text and text[:1] != " ":
+        # No control character, so no white space but single spaces: nothing to collapse,
+        # and ASCII folds one character to one (« ` » to « ' », capitals to small letters).
+        return Folded(text, text.translate(_TABLE).lower(), range(len(text)))
     if not _SLOW.search(text):
         folded = text.translate(_TABLE).lower()
         if len(folded) == len(text):
