@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -144,9 +143,9 @@ class Settings:
     def data_dir(self) -> Path:
         if self.store.data_dir:
             return Path(self.store.data_dir).expanduser()
-        from platformdirs import user_data_dir
+        from bot.folders import user_folder
 
-        return Path(user_data_dir("cm-coach", appauthor=False))
+        return user_folder("data")
 
 
 def _profile(b: BrandSection) -> BrandProfile:
@@ -162,9 +161,9 @@ _SECTIONS = {f.name: f for f in fields(Settings) if f.name not in ("source", "br
 
 
 def _user_config_path() -> Path:
-    from platformdirs import user_config_dir
+    from bot.folders import user_folder
 
-    return Path(user_config_dir("cm-coach", appauthor=False)) / "config.toml"
+    return user_folder("config") / "config.toml"
 
 
 def find_config(
@@ -320,6 +319,8 @@ def load_settings(
     where = "defaults"
     if found is not None:
         where = str(found)
+        import tomllib  # only with a file to read: it and datetime cost a cold review 3 ms
+
         try:
             raw = tomllib.loads(found.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:

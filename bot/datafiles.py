@@ -11,13 +11,17 @@ effort, like the packs' cache: an entry that cannot be read or written is ignore
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+try:  # BLAKE2 as built into Python: `hashlib` loads OpenSSL first, 3 ms of a cold review
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # another Python: hashlib's
+    from hashlib import blake2b as _blake2b
 
 CACHE_ENV = "CM_COACH_PACK_CACHE"
 _FORMAT = 1
@@ -39,6 +43,15 @@ def load_yaml(path: Path) -> Any:
     return data
 
 
+def content_key(*parts: bytes) -> str:
+    """32 hexadecimal digits that change with any byte of `parts`: the name of a cache
+    entry worked out from those bytes."""
+    digest = _blake2b(digest_size=16)
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
 def _folder() -> Path | None:
     return cache_folder("data")
 
@@ -55,9 +68,9 @@ def cache_folder(kind: str) -> Path | None:
 @lru_cache(maxsize=1)
 def _cache_root() -> Path | None:
     try:
-        import platformdirs
+        from bot.folders import user_folder
 
-        return Path(platformdirs.user_cache_dir("cm-coach"))
+        return user_folder("cache")
     except Exception:  # no home folder, a broken install: no cache
         return None
 
@@ -66,7 +79,7 @@ def _entry(path: Path, raw: bytes) -> Path | None:
     folder = _folder()
     if folder is None:
         return None
-    key = hashlib.sha256(f"{_FORMAT} {sys.version}\n".encode() + raw).hexdigest()[:32]
+    key = content_key(f"{_FORMAT} {sys.version}\n".encode(), raw)
     return folder / f"{path.stem}-{key}.json"
 
 

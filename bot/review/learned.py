@@ -560,14 +560,13 @@ def _kept(spec_path: Path, weights_path: Path, variant: str) -> Path | None:
     if folder is None:
         return None
     try:
-        import hashlib
+        from bot.datafiles import content_key
 
-        digest = hashlib.sha256(f"{_KEPT_FORMAT} {FEATURE_VERSION} {sys.version} {variant}\n".encode())
-        digest.update(spec_path.read_bytes())
-        digest.update(weights_path.read_bytes())
+        key = content_key(f"{_KEPT_FORMAT} {FEATURE_VERSION} {sys.version} {variant}\n".encode(),
+                          spec_path.read_bytes(), weights_path.read_bytes())
     except OSError:
         return None
-    return folder / f"{variant}-{digest.hexdigest()[:32]}.marshal"
+    return folder / f"{variant}-{key}.marshal"
 
 
 def _keep(path: Path, model: RiskModel) -> None:

@@ -17,7 +17,6 @@ and the pack is read as if there were none. `CM_COACH_PACK_CACHE=off` turns it o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -28,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.datafiles import cache_folder, write_aside
+from bot.datafiles import cache_folder, content_key, write_aside
 from bot.review import regex_code
 
 ENV = "CM_COACH_PACK_CACHE"
@@ -85,14 +84,14 @@ def enabled() -> bool:
 
 @lru_cache(maxsize=1)
 def _code_key() -> str:
-    digest = hashlib.sha256(f"{FORMAT} {sys.version} {sys.byteorder}".encode())
+    parts = [f"{FORMAT} {sys.version} {sys.byteorder}".encode()]
     here = Path(__file__).resolve().parent
     for name in _CODE:
         try:
-            digest.update((here / name).read_bytes())
+            parts.append((here / name).read_bytes())
         except OSError:
-            digest.update(name.encode())
-    return digest.hexdigest()
+            parts.append(name.encode())
+    return content_key(*parts)
 
 
 def folder() -> Path | None:
@@ -105,7 +104,7 @@ def _file(name: str, raw: bytes) -> Path | None:
     where = folder() if enabled() else None
     if where is None:
         return None
-    key = hashlib.sha256(raw + _code_key().encode()).hexdigest()[:32]
+    key = content_key(raw, _code_key().encode())
     return where / f"{Path(name).stem}-{key}.json"
 
 

@@ -111,14 +111,12 @@ def _store() -> dict[tuple[str, int], tuple] | None:
 def _open() -> tuple[Path | None, dict | None]:
     if not supported():
         return Path(), None  # a path set, no store: looked once
-    from bot.datafiles import cache_folder
+    from bot.datafiles import cache_folder, content_key
 
     folder = cache_folder("regex")
     if folder is None:
         return Path(), None
-    import hashlib
-
-    key = hashlib.sha256(f"{_KEPT_FORMAT} {sys.version} {sys.byteorder}".encode()).hexdigest()[:32]
+    key = content_key(f"{_KEPT_FORMAT} {sys.version} {sys.byteorder}".encode())
     path = folder / f"re-{key}.marshal"
     return path, _read(path)
 
