@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -176,6 +175,12 @@ def _read_draft(text: str | None) -> str:
         ) from exc
 
 
+def _terminal_width() -> int:
+    import shutil  # a terminal only: piped output pays nothing for it
+
+    return shutil.get_terminal_size((88, 24)).columns
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from bot.review.reviewer import Reviewer
     from bot.review.validation import DraftError
@@ -210,7 +215,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         from bot.render.terminal import render_terminal
 
         color = not args.no_color and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        width = shutil.get_terminal_size((88, 24)).columns if sys.stdout.isatty() else 88
+        width = _terminal_width() if sys.stdout.isatty() else 88
         print(render_terminal(review, color=color, width=min(width, 120)))
     if args.fail_on and VERDICT_ORDER[review.verdict] >= VERDICT_ORDER[args.fail_on]:
         return EXIT_FAIL_ON

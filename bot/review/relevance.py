@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.datafiles import load_yaml
 from bot.review.models import Review, ReviewRequest
+from bot.review.regex_code import kept
 from bot.review.text import CONTEXT_READ_CHARS, fold
 
 DATA = Path(__file__).parent / "packs" / "_topics.yml"
@@ -27,6 +28,7 @@ OFF_TOPIC_SCORE = 3
 OFF_TOPIC_RISK = 35
 # The customer's message is read in a bounded slice, as the engine reads it.
 _READ = CONTEXT_READ_CHARS
+_PLACEHOLDER_SPAN = kept(r"\[[^\[\]\n]{1,120}\]")
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,13 @@ def _data() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _patterns() -> dict[str, re.Pattern[str]]:
-    return {tid: re.compile(rf"(?<![\w-])(?:{t['pattern']})(?![\w-])") for tid, t in _data()["topics"].items()}
+    return {tid: kept(rf"(?<![\w-])(?:{t['pattern']})(?![\w-])") for tid, t in _data()["topics"].items()}
 
 
 @lru_cache(maxsize=512)
 def topics(text: str) -> frozenset[str]:
     """The topic ids a text names; placeholders say nothing."""
-    folded = fold(re.sub(r"\[[^\[\]\n]{1,120}\]", " ", text)).text
+    folded = fold(_PLACEHOLDER_SPAN.sub(" ", text)).text
     return frozenset(tid for tid, p in _patterns().items() if p.search(folded))
 
 
