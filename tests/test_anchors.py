@@ -134,7 +134,7 @@ def test_a_rule_with_several_patterns_matches_as_their_alternation() -> None:
 def test_without_the_library_nothing_is_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(anchors, "_library", lambda: None)
     with pytest.raises(RuntimeError):
-        anchors.AnchorScan([(0, 0, frozenset({"ab"}), True)])
+        anchors.AnchorScan(anchors.AnchorScan.keys_of([(0, 0, frozenset({"ab"}), True)]))
 
 
 def test_match_at_tries_each_place_after_the_previous_match_with_the_units_in_order() -> None:
@@ -149,8 +149,8 @@ def test_match_at_tries_each_place_after_the_previous_match_with_the_units_in_or
 
 @needs_library
 def test_anchors_stand_at_word_starts_unless_the_pattern_reads_anywhere() -> None:
-    scan = anchors.AnchorScan([(0, 0, frozenset({"ab"}), True), (1, 0, frozenset({"ab"}), False),
-                               (1, 1, frozenset({"x"}), False)])
+    scan = anchors.AnchorScan(anchors.AnchorScan.keys_of([
+        (0, 0, frozenset({"ab"}), True), (1, 0, frozenset({"ab"}), False), (1, 1, frozenset({"x"}), False)]))
     found = scan.positions("ab xab ab")
     assert found.hits == {0: [(0, 0), (7, 0)], 1: [(0, 0), (3, 1), (4, 0), (7, 0)]}
 

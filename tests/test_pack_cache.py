@@ -109,6 +109,40 @@ def test_damaged_code_is_compiled_again(cache: Path, monkeypatch: pytest.MonkeyP
     assert _reviews(_fresh(path), monkeypatch) == expected
 
 
+def test_the_anchor_automaton_is_built_from_its_kept_keys(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.review import anchors
+
+    if not anchors.ENABLED:
+        pytest.skip("no automaton without pyahocorasick")
+    path = pack_paths()["fr"]
+    first = _fresh(path)
+    expected = _reviews(first, monkeypatch)  # read from YAML: keys worked out, not kept
+    second = _fresh(path)
+    assert _reviews(second, monkeypatch) == expected  # from the entry: keys worked out and kept
+    assert len(list(cache.glob("fr-*.anchors"))) == 1
+
+    def not_worked_out(_anchored: object) -> None:
+        raise AssertionError("the keys were worked out again")
+
+    with monkeypatch.context() as m:
+        m.setattr(anchors.AnchorScan, "keys_of", staticmethod(not_worked_out))
+        third = _fresh(path)
+        assert _reviews(third, monkeypatch) == expected
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x00" * 16, bytes(range(256)) * 4, b"flipped"])
+def test_damaged_anchor_keys_are_worked_out_again(cache: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  damage: bytes) -> None:
+    path = pack_paths()["fr"]
+    expected = _reviews(_fresh(path), monkeypatch)
+    _reviews(_fresh(path), monkeypatch)  # keeps the keys
+    for kept in cache.glob("fr-*.anchors"):
+        blob = kept.read_bytes()
+        # "flipped": one byte of the keys changed, the digest left as it was
+        kept.write_bytes(blob[:40] + bytes([blob[40] ^ 1]) + blob[41:] if damage == b"flipped" else damage)
+    assert _reviews(_fresh(path), monkeypatch) == expected
+
+
 def test_every_pattern_rebuilt_from_its_code_is_the_pattern_compiled() -> None:
     if not regex_code.supported():
         pytest.skip("the compiled code of a pattern is kept on CPython only")

@@ -48,6 +48,12 @@ def _library() -> Any:
 ENABLED: bool = _library() is not None
 
 
+# Of each key: its length less one, and the (slot, order) of the units it anchors at a word
+# start, and anywhere.
+Units = tuple[tuple[int, int], ...]
+Keys = dict[str, tuple[int, Units, Units]]
+
+
 class Found:
     """What one scan of `text` found: for each pattern's slot, the places where one of its
     units may start, as (place, the unit's order in the pattern), ascending."""
@@ -81,21 +87,29 @@ class AnchorScan:
     slot of its pattern, its order among the pattern's units, its anchors, and whether
     they stand at word starts only (`(?<![\\w])`) or anywhere."""
 
-    def __init__(self, anchors: list[tuple[int, int, frozenset[str], bool]]) -> None:
+    def __init__(self, keys: Keys) -> None:
         library = _library()
         if library is None:
             raise RuntimeError("pyahocorasick is not available")
+        self._automaton: Any = None
+        if keys:
+            automaton = library.Automaton()
+            for key, value in keys.items():
+                automaton.add_word(key, value)
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    @staticmethod
+    def keys_of(anchors: list[tuple[int, int, frozenset[str], bool]]) -> Keys:
+        """What the automaton looks for, from each anchored unit (its slot, its order, its
+        anchors, whether they stand at word starts): each key with its length less one
+        and the (slot, order) of the units it anchors at a word start, and anywhere."""
         by_key: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
         for slot, order, keys, word_start in anchors:
             for key in shortest(keys):
                 by_key.setdefault(key, ([], []))[0 if word_start else 1].append((slot, order))
-        self._automaton: Any = None
-        if by_key:
-            automaton = library.Automaton()
-            for key, (at_word_start, anywhere) in by_key.items():
-                automaton.add_word(key, (len(key) - 1, tuple(at_word_start), tuple(anywhere)))
-            automaton.make_automaton()
-            self._automaton = automaton
+        return {key: (len(key) - 1, tuple(at_word_start), tuple(anywhere))
+                for key, (at_word_start, anywhere) in by_key.items()}
 
     def positions(self, text: str) -> Found:
         hits: dict[int, list[tuple[int, int]]] = {}

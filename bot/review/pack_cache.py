@@ -33,7 +33,7 @@ from bot.review import regex_code
 ENV = "CM_COACH_PACK_CACHE"
 FORMAT = 2
 # The modules whose code decides what an entry holds: editing one changes every key.
-_CODE = ("packs.py", "prefilter.py", "pack_cache.py", "regex_code.py")
+_CODE = ("packs.py", "prefilter.py", "pack_cache.py", "regex_code.py", "anchors.py")
 
 Chars = frozenset[str] | None
 # Of one pattern: what a match may start with (`prefilter.prefixes`), and characters one
@@ -76,6 +76,7 @@ class Entry:
     data: dict[str, Any]
     sources: dict[str, Facts] = field(default_factory=dict)
     code: CodeStore | None = None
+    path: Path | None = None  # where it is kept
 
 
 def enabled() -> bool:
@@ -122,7 +123,7 @@ def load(name: str, raw: bytes) -> Entry | None:
         data = stored["data"]
         if not isinstance(data, dict):
             return None
-        return Entry(data, sources, _code_store(path, stored.get("code")))
+        return Entry(data, sources, _code_store(path, stored.get("code")), path)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
@@ -192,7 +193,7 @@ def save(name: str, raw: bytes, entry: Entry,
         if not write_aside(path, text.encode("utf-8")):
             return False
         for old in path.parent.glob(f"{Path(name).stem}-*"):
-            if old.suffix in (".json", ".code", ".words") and old.stem != path.stem:
+            if old.suffix in (".json", ".code", ".words", ".anchors") and old.stem != path.stem:
                 old.unlink(missing_ok=True)
         return True
     except (OSError, TypeError, ValueError):
@@ -221,3 +222,38 @@ def writable() -> bool:
         return False
     return os.access(where, os.W_OK)
 
+
+
+# The keys of a pack's anchor automaton (`anchors.AnchorScan.keys_of`), beside its entry:
+# working them out took 7 ms of a cold review. marshal, behind a digest of its bytes, so
+# that a damaged file is read as no file.
+_DIGEST = 16
+
+
+def anchor_keys(entry: Entry) -> dict[str, Any] | None:
+    """The automaton's keys kept beside `entry`, or None."""
+    if entry.path is None:
+        return None
+    import marshal
+
+    try:
+        blob = entry.path.with_suffix(".anchors").read_bytes()
+        if len(blob) <= _DIGEST or content_key(blob[_DIGEST:]) != blob[:_DIGEST].hex():
+            return None
+        keys = marshal.loads(blob[_DIGEST:])
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return keys if isinstance(keys, dict) else None
+
+
+def keep_anchor_keys(entry: Entry, keys: dict[str, Any]) -> None:
+    """Keep the automaton's keys beside `entry`, best effort."""
+    if entry.path is None:
+        return
+    import marshal
+
+    try:
+        body = marshal.dumps(keys)
+    except ValueError:
+        return
+    write_aside(entry.path.with_suffix(".anchors"), bytes.fromhex(content_key(body)) + body)

@@ -96,9 +96,11 @@ class _Anchors:
     read), else after WARM_UP reviews, as the prefilter does. Building it gives each
     pattern its `slot` and `loose` (LazyPattern)."""
 
-    def __init__(self, patterns: list[LazyPattern], known: dict[str, pack_cache.Facts] | None) -> None:
+    def __init__(self, patterns: list[LazyPattern], known: dict[str, pack_cache.Facts] | None,
+                 entry: pack_cache.Entry | None = None) -> None:
         self._patterns = patterns
         self._known = known
+        self._entry = entry  # the cache entry the pack was read from: its keys are kept beside it
         self._uses = 0
         self._scan: anchors.AnchorScan | None = None
         self._failed = False
@@ -129,7 +131,13 @@ class _Anchors:
                     loose.append(needs)
             pattern.slot, pattern.loose = slot, tuple(loose)
         try:
-            self._scan = anchors.AnchorScan(anchored)
+            entry = self._entry
+            keys = pack_cache.anchor_keys(entry) if entry is not None else None
+            if keys is None:
+                keys = anchors.AnchorScan.keys_of(anchored)
+                if entry is not None:
+                    pack_cache.keep_anchor_keys(entry, keys)
+            self._scan = anchors.AnchorScan(keys)
         except Exception:  # the library missing or failing: every pattern scans the text
             for pattern in self._patterns:
                 pattern.slot, pattern.loose = None, (None,)
@@ -545,7 +553,7 @@ def load_pack(path: Path) -> Pack:
             built = _build(data, path)
         finally:
             _reading.known, _reading.code = None, None
-        return replace(built, scanner=_Anchors(built.patterns(), entry.sources))
+        return replace(built, scanner=_Anchors(built.patterns(), entry.sources, entry))
     built = _build(data, path)
     patterns = built.patterns()
     known: dict[str, pack_cache.Facts] | None = None
