@@ -180,6 +180,26 @@ def test_function_words_are_read_without_any_pack_entry(cache: Path, monkeypatch
     packs.function_words.cache_clear()
 
 
+def test_function_words_read_from_a_pack_are_kept_for_the_next_process(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A French draft reads the English pack for its function words only: they are kept
+    then, so that the next review neither parses that pack nor imports PyYAML."""
+    packs.function_words.cache_clear()
+    packs._entry.cache_clear()
+    first = packs.function_words()  # no entry at all: each pack read for its words
+    assert {p.name.split("-")[0] for p in cache.glob("*.words")} == set(pack_paths())
+    packs.function_words.cache_clear()
+    packs._entry.cache_clear()
+
+    def no_entry(path: Path) -> None:
+        raise AssertionError(f"{path.name} read again for its function words")
+
+    with monkeypatch.context() as m:
+        m.setattr(packs, "_entry", no_entry)
+        assert packs.function_words() == first
+    packs.function_words.cache_clear()
+
+
 def test_the_entry_follows_the_files_bytes(cache: Path, tmp_path: Path) -> None:
     copy = tmp_path / "packs" / "fr.yml"
     copy.parent.mkdir()

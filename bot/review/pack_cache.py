@@ -151,6 +151,14 @@ def function_words(name: str, raw: bytes) -> list[str] | None:
     return [str(w) for w in words] if isinstance(words, list) else None
 
 
+def keep_function_words(name: str, raw: bytes, words: list[str]) -> None:
+    """Keep the function words of the pack file `name` whose bytes are `raw`, best effort,
+    where `function_words` reads them (a pack only read for them has no entry yet)."""
+    path = _file(name, raw) if writable() else None
+    if path is not None:
+        write_aside(path.with_suffix(".words"), json.dumps(words).encode("utf-8"))
+
+
 def _chars(value: Any) -> Chars:
     if value is None:
         return None

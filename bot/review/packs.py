@@ -586,10 +586,15 @@ def function_words() -> dict[str, frozenset[str]]:
     out = {}
     for lang, path in pack_paths().items():
         try:
-            kept = pack_cache.function_words(path.name, path.read_bytes())
+            raw = path.read_bytes()
         except OSError:
-            kept = None
+            raw = None
+        kept = pack_cache.function_words(path.name, raw) if raw is not None else None
         words = kept if kept is not None else _read(path).get("function_words") or ()
+        if kept is None and raw is not None and isinstance(words, list):
+            # Kept now: else every review of a French draft would parse the English pack
+            # (and import PyYAML) for its function words, until an English draft came.
+            pack_cache.keep_function_words(path.name, raw, [str(w) for w in words])
         out[lang] = frozenset(str(w) for w in words)
     return out
 
