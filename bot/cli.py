@@ -27,7 +27,17 @@ class UsageError(Exception):
     """A problem the user can fix; printed as one line, exit code 2."""
 
 
-def _parser() -> argparse.ArgumentParser:
+COMMANDS = ("review", "eval", "check", "report", "rules", "doctor", "chat", "crisis", "serve")
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with `command`, that subcommand's alone (building the
+    other eight took 5 ms of every `cm-coach review`): `main` passes it when the first
+    argument names one, so help and errors about the others are the whole parser's."""
+
+    def wanted(name: str) -> bool:
+        return command is None or command == name
+
     p = argparse.ArgumentParser(
         prog="cm-coach",
         description="Reviews a community manager's draft reply against Odile Ambry's four golden "
@@ -43,112 +53,121 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"cm-coach {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    r = sub.add_parser(
-        "review", help="review a draft reply", description="Review a draft reply.",
-        epilog="exit codes: 0 reviewed; 1 the verdict reached --fail-on; "
-        "2 nothing reviewed (empty or too long draft, bad option or config: see the message)",
-    )
-    r.add_argument("text", nargs="?", help="the draft; '-' or nothing reads it from standard input")
-    r.add_argument("--context", help="the customer's message the draft answers")
-    r.add_argument("--platform", help=f"where it will be posted: {', '.join(PLATFORMS)}")
-    r.add_argument("--lang", help="the draft's language (fr, en); detected when omitted")
-    r.add_argument("--config", help="config file (default: ./cm-coach.toml, then the user config)")
-    r.add_argument("--format", choices=("text", "json", "markdown"), default="text",
-                   help="text: a report for the terminal (default); json: the review contract; "
-                   "markdown: for docs and tickets")
-    r.add_argument("--engine", choices=("offline", "llm", "auto"), help="override review.engine")
-    r.add_argument("--fail-on", choices=VERDICTS[1:],
-                   help="exit 1 when the verdict is this or worse (for CI checks of canned replies)")
-    r.add_argument("--no-color", action="store_true", help="plain text, no colours")
+    if wanted("review"):
+        r = sub.add_parser(
+            "review", help="review a draft reply", description="Review a draft reply.",
+            epilog="exit codes: 0 reviewed; 1 the verdict reached --fail-on; "
+            "2 nothing reviewed (empty or too long draft, bad option or config: see the message)",
+        )
+        r.add_argument("text", nargs="?", help="the draft; '-' or nothing reads it from standard input")
+        r.add_argument("--context", help="the customer's message the draft answers")
+        r.add_argument("--platform", help=f"where it will be posted: {', '.join(PLATFORMS)}")
+        r.add_argument("--lang", help="the draft's language (fr, en); detected when omitted")
+        r.add_argument("--config", help="config file (default: ./cm-coach.toml, then the user config)")
+        r.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                       help="text: a report for the terminal (default); json: the review contract; "
+                       "markdown: for docs and tickets")
+        r.add_argument("--engine", choices=("offline", "llm", "auto"), help="override review.engine")
+        r.add_argument("--fail-on", choices=VERDICTS[1:],
+                       help="exit 1 when the verdict is this or worse (for CI checks of canned replies)")
+        r.add_argument("--no-color", action="store_true", help="plain text, no colours")
 
-    e = sub.add_parser(
-        "eval", help="score the engine on labelled JSONL corpora",
-        description="Score the engine on labelled cases: risky drafts caught, safe drafts blocked, "
-        "per-category precision/recall/F1 and the verdict confusion.",
-        epilog="With no file, the project's corpus (corpus/*.jsonl). A fixed third of the cases "
-        "written apart from the rule packs is held back (a hash of each id): --held-back scores "
-        "only those and lists no case, --tuning scores the rest.",
-    )
-    e.add_argument("files", nargs="*", metavar="FILE",
-                   help="JSONL corpora (see docs/review-contract.md)")
-    split = e.add_mutually_exclusive_group()
-    split.add_argument("--held-back", dest="split", action="store_const", const="held-back",
-                       help="only the held-back third; figures only, no case listed")
-    split.add_argument("--tuning", dest="split", action="store_const", const="tuning",
-                       help="every case but the held-back third")
-    e.add_argument("--show-cases", action="store_true",
-                   help="list the mismatched cases even with --held-back")
-    e.add_argument("--jobs", type=int, metavar="N",
-                   help="offline: processes (default: every CPU above 2,000 cases; 1: this process only)")
-    e.add_argument("--format", choices=("text", "json"), default="text")
-    e.add_argument("--config", help="config file")
-    e.add_argument("--engine", choices=("offline", "llm", "auto"), default="offline")
-    e.add_argument("--concurrency", type=int, metavar="N",
-                   help="LLM engine: reviews at once (default: [llm] max_concurrency)")
-    e.add_argument("--repeat", type=int, default=1, metavar="N",
-                   help="LLM engine: review every case N times, to see how much verdicts vary")
+    if wanted("eval"):
+        e = sub.add_parser(
+            "eval", help="score the engine on labelled JSONL corpora",
+            description="Score the engine on labelled cases: risky drafts caught, safe drafts blocked, "
+            "per-category precision/recall/F1 and the verdict confusion.",
+            epilog="With no file, the project's corpus (corpus/*.jsonl). A fixed third of the cases "
+            "written apart from the rule packs is held back (a hash of each id): --held-back scores "
+            "only those and lists no case, --tuning scores the rest.",
+        )
+        e.add_argument("files", nargs="*", metavar="FILE",
+                       help="JSONL corpora (see docs/review-contract.md)")
+        split = e.add_mutually_exclusive_group()
+        split.add_argument("--held-back", dest="split", action="store_const", const="held-back",
+                           help="only the held-back third; figures only, no case listed")
+        split.add_argument("--tuning", dest="split", action="store_const", const="tuning",
+                           help="every case but the held-back third")
+        e.add_argument("--show-cases", action="store_true",
+                       help="list the mismatched cases even with --held-back")
+        e.add_argument("--jobs", type=int, metavar="N",
+                       help="offline: processes (default: every CPU above 2,000 cases; 1: this process only)")
+        e.add_argument("--format", choices=("text", "json"), default="text")
+        e.add_argument("--config", help="config file")
+        e.add_argument("--engine", choices=("offline", "llm", "auto"), default="offline")
+        e.add_argument("--concurrency", type=int, metavar="N",
+                       help="LLM engine: reviews at once (default: [llm] max_concurrency)")
+        e.add_argument("--repeat", type=int, default=1, metavar="N",
+                       help="LLM engine: review every case N times, to see how much verdicts vary")
 
-    ch = sub.add_parser(
-        "check", help="review a library of canned replies, one per line, like a linter",
-        description="Judge every reply of .txt (one a line), .jsonl (a \"draft\" or \"text\" field, "
-        "optional \"context\") or .csv files (a header row) as `review` does, without rewrites.",
-        epilog="exit codes: 0 every line judged; 1 a line reached --fail-on; "
-        "2 a file or line could not be read (see the messages on standard error)",
-    )
-    ch.add_argument("files", nargs="+", metavar="FILE", help="replies: .txt, .jsonl or .csv")
-    ch.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
-                    help="text: a summary and the worst lines (default); json: every line; "
-                    "sarif: SARIF 2.1.0 for code scanning; github: workflow annotations")
-    ch.add_argument("--fail-on", choices=VERDICTS[1:],
-                    help="exit 1 when any line is judged this or worse")
-    ch.add_argument("--column", help="CSV: the column holding the reply (default: draft, then text)")
-    ch.add_argument("--lang", choices=LANGUAGES, help="the replies' language; detected per line when omitted")
-    ch.add_argument("--platform", help=f"where they will be posted: {', '.join(PLATFORMS)}")
-    ch.add_argument("--jobs", type=int, metavar="N",
-                    help="processes (default: every CPU above 2,000 lines; 1: this process only)")
-    ch.add_argument("--limit", type=int, default=20, metavar="N",
-                    help="text: the worst lines shown (default 20; 0: all)")
-    ch.add_argument("--config", help="config file")
+    if wanted("check"):
+        ch = sub.add_parser(
+            "check", help="review a library of canned replies, one per line, like a linter",
+            description="Judge every reply of .txt (one a line), .jsonl (a \"draft\" or \"text\" field, "
+            "optional \"context\") or .csv files (a header row) as `review` does, without rewrites.",
+            epilog="exit codes: 0 every line judged; 1 a line reached --fail-on; "
+            "2 a file or line could not be read (see the messages on standard error)",
+        )
+        ch.add_argument("files", nargs="+", metavar="FILE", help="replies: .txt, .jsonl or .csv")
+        ch.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text",
+                        help="text: a summary and the worst lines (default); json: every line; "
+                        "sarif: SARIF 2.1.0 for code scanning; github: workflow annotations")
+        ch.add_argument("--fail-on", choices=VERDICTS[1:],
+                        help="exit 1 when any line is judged this or worse")
+        ch.add_argument("--column", help="CSV: the column holding the reply (default: draft, then text)")
+        ch.add_argument("--lang", choices=LANGUAGES, help="the replies' language; detected per line when omitted")
+        ch.add_argument("--platform", help=f"where they will be posted: {', '.join(PLATFORMS)}")
+        ch.add_argument("--jobs", type=int, metavar="N",
+                        help="processes (default: every CPU above 2,000 lines; 1: this process only)")
+        ch.add_argument("--limit", type=int, default=20, metavar="N",
+                        help="text: the worst lines shown (default 20; 0: all)")
+        ch.add_argument("--config", help="config file")
 
-    rp = sub.add_parser(
-        "report", help="write the team's figures as one HTML page",
-        description="Write one self-contained HTML page of the team's figures from the store: reviews "
-        "per week by verdict, the risks that recur, the golden-rule scores over time, approvals and "
-        "their delays, and the trend of each person who opted in. Drafts are never shown.",
-        epilog="exit codes: 0 written; 2 --since not understood, the store or a file out of reach",
-    )
-    rp.add_argument("--since", default="30d",
-                    help="the period's start: days (30d, the default), weeks (12w) or a date (2026-01-01)")
-    rp.add_argument("--out", default="cm-coach-report.html", metavar="PATH",
-                    help="the page to write (default: cm-coach-report.html here)")
-    rp.add_argument("--csv", metavar="PATH", help="also write the weekly figures as CSV")
-    rp.add_argument("--lang", choices=("en", "fr"), default="en", help="the page's language (default: en)")
-    rp.add_argument("--platform", choices=("slack", "discord", "all"), default="all",
-                    help="only one platform's reviews (default: all)")
-    rp.add_argument("--config", help="config file")
+    if wanted("report"):
+        rp = sub.add_parser(
+            "report", help="write the team's figures as one HTML page",
+            description="Write one self-contained HTML page of the team's figures from the store: reviews "
+            "per week by verdict, the risks that recur, the golden-rule scores over time, approvals and "
+            "their delays, and the trend of each person who opted in. Drafts are never shown.",
+            epilog="exit codes: 0 written; 2 --since not understood, the store or a file out of reach",
+        )
+        rp.add_argument("--since", default="30d",
+                        help="the period's start: days (30d, the default), weeks (12w) or a date (2026-01-01)")
+        rp.add_argument("--out", default="cm-coach-report.html", metavar="PATH",
+                        help="the page to write (default: cm-coach-report.html here)")
+        rp.add_argument("--csv", metavar="PATH", help="also write the weekly figures as CSV")
+        rp.add_argument("--lang", choices=("en", "fr"), default="en", help="the page's language (default: en)")
+        rp.add_argument("--platform", choices=("slack", "discord", "all"), default="all",
+                        help="only one platform's reviews (default: all)")
+        rp.add_argument("--config", help="config file")
 
-    ru = sub.add_parser("rules", help="list the rules of the offline engine")
-    ru.add_argument("--lang", choices=LANGUAGES, help="only this language")
-    ru.add_argument("--format", choices=("text", "json"), default="text")
+    if wanted("rules"):
+        ru = sub.add_parser("rules", help="list the rules of the offline engine")
+        ru.add_argument("--lang", choices=LANGUAGES, help="only this language")
+        ru.add_argument("--format", choices=("text", "json"), default="text")
 
-    d = sub.add_parser("doctor", help="check the configuration and reach the LLM endpoint")
-    d.add_argument("--config", help="config file")
+    if wanted("doctor"):
+        d = sub.add_parser("doctor", help="check the configuration and reach the LLM endpoint")
+        d.add_argument("--config", help="config file")
 
-    c = sub.add_parser("chat", help="coach in the terminal, as in a direct message")
-    c.add_argument("--config", help="config file")
-    c.add_argument("--user", default=None, help="who is talking (default: your login name)")
+    if wanted("chat"):
+        c = sub.add_parser("chat", help="coach in the terminal, as in a direct message")
+        c.add_argument("--config", help="config file")
+        c.add_argument("--user", default=None, help="who is talking (default: your login name)")
 
-    cr = sub.add_parser("crisis", help="crisis mode for every workspace and server: on, off, or its state")
-    cr.add_argument("state", nargs="?", choices=("on", "off", "status"), default="status")
-    cr.add_argument("--hours", type=float, help="with on: how long it lasts (default: team.crisis_hours)")
-    cr.add_argument("--config", help="config file")
-    cr.add_argument("--user", default=None, help="who does it, for the audit trail (default: your login name)")
+    if wanted("crisis"):
+        cr = sub.add_parser("crisis", help="crisis mode for every workspace and server: on, off, or its state")
+        cr.add_argument("state", nargs="?", choices=("on", "off", "status"), default="status")
+        cr.add_argument("--hours", type=float, help="with on: how long it lasts (default: team.crisis_hours)")
+        cr.add_argument("--config", help="config file")
+        cr.add_argument("--user", default=None, help="who does it, for the audit trail (default: your login name)")
 
-    s = sub.add_parser("serve", help="run the bot on a chat platform")
-    s.add_argument("platform", choices=("slack", "discord"))
-    s.add_argument("--config", help="config file")
-    s.add_argument("--http", action="store_true", help="Slack: HTTP mode instead of Socket Mode")
-    s.add_argument("--port", type=int, help="Slack HTTP mode: port to listen on")
+    if wanted("serve"):
+        s = sub.add_parser("serve", help="run the bot on a chat platform")
+        s.add_argument("platform", choices=("slack", "discord"))
+        s.add_argument("--config", help="config file")
+        s.add_argument("--http", action="store_true", help="Slack: HTTP mode instead of Socket Mode")
+        s.add_argument("--port", type=int, help="Slack HTTP mode: port to listen on")
     return p
 
 
@@ -325,8 +344,9 @@ def _dispatch(args: argparse.Namespace) -> int | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     _tolerant_output()
-    parser = _parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser(given[0] if given and given[0] in COMMANDS else None)
+    args = parser.parse_args(given)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

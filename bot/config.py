@@ -231,6 +231,9 @@ def _table(value: Any, kind: str) -> dict[str, Any]:
 
 def _section(name: str, raw: dict[str, Any], env: dict[str, str], where: str) -> Any:
     cls = _SECTIONS[name].default_factory()  # type: ignore[misc]
+    prefix = f"CM_COACH_{name.upper()}_"
+    if not raw and not any(prefix + f.name.upper() in env for f in fields(cls)):
+        return cls  # nothing set: the defaults, without reading the types (a cold start's 2 ms)
     hints = get_type_hints(type(cls))
     values: dict[str, Any] = {}
     for key, val in raw.items():
@@ -257,6 +260,8 @@ def _brands(raw: Any, where: str) -> dict[str, BrandSection]:
     """[brands.NAME] tables: each a [brand] of its own."""
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
         raise ConfigError(f"{where}: [brands] holds one table per brand, e.g. [brands.aerolux_fr]")
+    if not raw:
+        return {}
     hints = get_type_hints(BrandSection)
     brands: dict[str, BrandSection] = {}
     for name, table in raw.items():

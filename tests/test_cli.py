@@ -563,3 +563,21 @@ def test_eval_held_back_gives_figures_but_no_case(cli) -> None:
     text = _out(cli("eval", "--held-back"))
     assert "mismatches" not in text and "risky caught" in text
     assert not re.search(r"\b(cs|br|np)-(fr|en)-\d+", text)
+
+
+@pytest.mark.parametrize("argv", [
+    ["review", "--engine", "offline", "--platform", "x", "--context", "Broken.", "DM us."],
+    ["review", "-", "--format", "json", "--fail-on", "block"],
+    ["eval", "--held-back", "--jobs", "1", "a.jsonl"],
+    ["check", "replies.txt", "--fail-on", "revise", "--format", "github", "--limit", "0"],
+    ["report", "--since", "12w", "--lang", "fr"],
+    ["rules", "--lang", "fr"],
+    ["doctor"],
+    ["chat", "--user", "ana"],
+    ["crisis", "on", "--hours", "2"],
+    ["serve", "slack", "--http", "--port", "3000"],
+])
+def test_a_subcommand_alone_parses_as_the_whole_parser(argv: list[str]) -> None:
+    from bot.cli import _parser
+
+    assert vars(_parser(argv[0]).parse_args(argv)) == vars(_parser().parse_args(argv))
