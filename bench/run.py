@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -202,8 +203,15 @@ def cold_start(runs: int) -> dict[str, float]:
 
     def wall(cmd: list[str]) -> float:
         t0 = time.perf_counter()
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_clean_env(),
-                       check=False, timeout=60)
+        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_clean_env())
+        # A blocking wait sees the exit when it happens; `wait(timeout=…)` polls, in steps
+        # that grow to 50 ms, and read a 125 ms start as 165 ms. The timer guards a hang.
+        guard = threading.Timer(60, child.kill)
+        guard.start()
+        try:
+            child.wait()
+        finally:
+            guard.cancel()
         return time.perf_counter() - t0
 
     review_cmd = [*_cm_coach(), "review", "--engine", "offline", draft]
