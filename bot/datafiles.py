@@ -88,8 +88,13 @@ def _write(entry: Path, data: Any) -> None:
         text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
         if json.loads(text) != data:  # a type JSON does not keep (a date, a tuple): not cached
             return
-        write_aside(entry, text.encode("utf-8"))
-    except (TypeError, ValueError):
+        if write_aside(entry, text.encode("utf-8")):
+            # The entries of the file's earlier versions: a pack edited ten times is kept once.
+            stem = entry.stem.rsplit("-", 1)[0]
+            for old in entry.parent.glob(f"{stem}-*.json"):
+                if old != entry and old.stem.rsplit("-", 1)[0] == stem:
+                    old.unlink(missing_ok=True)
+    except (TypeError, ValueError, OSError):
         pass
 
 

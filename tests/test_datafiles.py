@@ -39,9 +39,16 @@ def test_an_edited_file_gets_a_new_entry(cache: Path, tmp_path: Path) -> None:
     path = tmp_path / "texts.yml"
     path.write_text("greeting: Bonjour\n", encoding="utf-8")
     assert load_yaml(path) == {"greeting": "Bonjour"}
+    other = tmp_path / "texts-extra.yml"  # a file whose name starts alike keeps its entry
+    other.write_text("farewell: Au revoir\n", encoding="utf-8")
+    assert load_yaml(other) == {"farewell": "Au revoir"}
     path.write_text("greeting: Hello\n", encoding="utf-8")
     assert load_yaml(path) == {"greeting": "Hello"}
-    assert len(list(cache.glob("texts-*.json"))) == 2
+    # The edited file's entry replaces its earlier version's: the cache does not grow with edits.
+    kept = sorted(p.name.rsplit("-", 1)[0] for p in cache.glob("texts*.json"))
+    assert kept == ["texts", "texts-extra"]
+    assert load_yaml(path) == {"greeting": "Hello"}
+    assert load_yaml(other) == {"farewell": "Au revoir"}
 
 
 def test_a_torn_entry_is_read_again_from_the_file(cache: Path, tmp_path: Path) -> None:
