@@ -536,10 +536,12 @@ def _merge_other_language(
     ]
 
 
-def rules_review(request: ReviewRequest) -> Review:
+def rules_review(request: ReviewRequest, folded: Folded | None = None) -> Review:
     """Review a draft with the rule packs (and the learned second reading) alone, without
-    rewrites: bot.review.offline adds those."""
-    folded = fold(request.draft)
+    rewrites: bot.review.offline adds those. `folded`: the draft already folded
+    (`text.fold`), when the caller has it."""
+    if folded is None or folded.original != request.draft:
+        folded = fold(request.draft)
     language = request.lang or _language_of(request, folded)
     analysis = _analyse(request, language if load_pack_of(language) else "", folded)
     analysis.language = language
@@ -564,7 +566,9 @@ def rules_review(request: ReviewRequest) -> Review:
         from bot.review.second_reading import second_reading  # loads the model on first use
 
         # The model reads the customer's message as the rules do: a bounded slice of it.
-        read = replace(request, context=context_read(request.context)) if request.context else request
+        read = request
+        if request.context and (sliced := context_read(request.context)) is not request.context:
+            read = replace(request, context=sliced)
         # What the rules weighed is theirs; a low finding by design is only a hint the model
         # may confirm, but one the brand voice or the context lowered (a retort the
         # impertinent voice allows) stays as the rules judged it.

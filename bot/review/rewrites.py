@@ -434,9 +434,10 @@ def fact_labels(language: str) -> dict[str, str]:
     return dict(tpl["fact_placeholders"])
 
 
-def repeats_risk(text: str, review: Review) -> bool:
-    """Whether the text says again words a medium or high finding flagged in the review's draft."""
-    folded = fold(text).text
+def repeats_risk(text: str, review: Review, folded_text: str | None = None) -> bool:
+    """Whether the text says again words a medium or high finding flagged in the review's draft
+    (`folded_text`: the text folded, when the caller has it)."""
+    folded = folded_text if folded_text is not None else fold(text).text
     for f in review.findings:
         if not f.span or f.severity == "low" or f.category in MAY_REPEAT:
             continue
@@ -484,9 +485,10 @@ def _checked(text: str, request: ReviewRequest, review: Review, pack: Pack, form
     if guarded.changed:
         notes.append(f"In an offline rewrite, {describe_replaced(list(guarded.invented))}.")
     text = guarded.text
-    if repeats_risk(text, review):
+    folded = fold(text)  # once, for each check below and the review
+    if repeats_risk(text, review, folded.text):
         return None
-    said = detect_language(text)
+    said = detect_language(text, folded)
     if said in LANGUAGES and said != pack.language:
         return None
     if pack.language == "fr" and _form_of(text, pack) not in (None, form):
@@ -495,7 +497,7 @@ def _checked(text: str, request: ReviewRequest, review: Review, pack: Pack, form
         return None
     # Reviewed as the user would see it if they pasted it back: the second reading included
     # (its relevance, the rest of review_checked, was judged just above).
-    again = rules_review(replace(request, draft=text, lang=pack.language))
+    again = rules_review(replace(request, draft=text, lang=pack.language), folded)
     return text if again.verdict == "post" else None
 
 
