@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.datafiles import load_yaml
 from bot.review import relevance
@@ -81,8 +81,9 @@ _LOWERABLE = {"we", "we're", "we've", "we'll", "our", "the", "nous", "notre", "n
               "ce", "cette"}
 
 
-@dataclass(frozen=True)
-class Slots:
+class Slots(NamedTuple):
+    """What a template is filled with; a tuple, as each style makes several variants of it."""
+
     greeting: str
     problem: str
     action: str
@@ -326,14 +327,14 @@ def _compose(template: str, slots: Slots) -> str:
 def _variants(slots: Slots, template: str, reading: Reading, dms: list[str], default_apology: str) -> list[str]:
     """The full text first, then forms that let go of what may not pass (the draft's own
     words, a DM phrase the draft had flagged) or that are shorter, for tight platforms."""
-    out = [_compose(template, replace(slots, dm=dm)) for dm in dms]
+    out = [_compose(template, slots._replace(dm=dm)) for dm in dms]
     if slots.apology != default_apology:
-        out.append(_compose(template, replace(slots, apology=default_apology, dm=dms[-1])))
-    out.append(_compose(template, replace(slots, greeting="", dm=dms[-1])))
+        out.append(_compose(template, slots._replace(apology=default_apology, dm=dms[-1])))
+    out.append(_compose(template, slots._replace(greeting="", dm=dms[-1])))
     first = reading.actions[0] if reading.actions else _sentence(slots.action.split(". ")[0])
     if slots.action:
-        out.append(_compose(template, replace(slots, greeting="", action=first, dm=dms[-1])))
-    out.append(_compose(template, replace(slots, greeting="", action="", dm=dms[-1])))
+        out.append(_compose(template, slots._replace(greeting="", action=first, dm=dms[-1])))
+    out.append(_compose(template, slots._replace(greeting="", action="", dm=dms[-1])))
     return out
 
 
@@ -596,7 +597,7 @@ def _reply_candidates(request: ReviewRequest, review: Review, pack: Pack, tpl: d
         if not template:
             continue
         default = _pick(tpl["apologies"][style], form).format(problem=problem) if style in tpl["apologies"] else ""
-        style_slots = replace(slots, apology=reading.apology or default)
+        style_slots = slots._replace(apology=reading.apology or default)
         out.append((style, _variants(style_slots, template, reading, dms, default)))
     return out
 
