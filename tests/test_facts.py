@@ -157,3 +157,17 @@ def test_the_scans_skipped_by_their_first_characters_would_have_found_nothing() 
                 matched += 1
                 assert any(m.group(0).startswith(p) for p in first), (key, m.group(0))
     assert matched > 100
+
+
+@pytest.mark.parametrize("text", ["Déjà remboursé", "ÇA ŒUVRE", "l’équipe ‘ok’", "Ｒｅｍｂｏｕｒｓé ①",
+                                  "e\u0301te\u0301", "İstanbul", "straße", "plain ascii", ""])
+def test_facts_are_compared_without_accents_or_case(text: str) -> None:
+    import unicodedata
+
+    from bot.review.facts import fold as fold_fact
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    expected = "".join(c for c in decomposed if not unicodedata.combining(c))
+    expected = expected.replace("’", "'").replace("‘", "'").casefold()
+    assert fold_fact(text) == expected
+    assert fold_fact(text) == expected  # the second time from the table of characters seen

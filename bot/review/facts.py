@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from bot.review.anchors import shortest
 from bot.review.prefilter import LazyStarts, unfiltered
 from bot.review.regex_code import kept
 from bot.review.text import context_read
@@ -128,9 +129,22 @@ def fold(text: str) -> str:
     if text.isascii():  # nothing to decompose, no typographic apostrophe
         return text.lower()
     text = unicodedata.normalize("NFKD", text)
-    # The combining marks dropped in one C-level pass, looked up once per distinct character.
-    marks = {ord(c): None for c in set(text) if unicodedata.combining(c)}
-    return text.translate(marks).replace("’", "'").replace("‘", "'").casefold()
+    return text.translate(_WITHOUT_MARKS).replace("’", "'").replace("‘", "'").casefold()
+
+
+class _MarksTable(dict[int, "int | None"]):
+    """For `str.translate`: a combining mark to nothing, any other character to itself;
+    each character looked up in `unicodedata` once, then in C (up to _TABLE_MAX of them)."""
+
+    def __missing__(self, code: int) -> int | None:
+        found = None if unicodedata.combining(chr(code)) else code
+        if len(self) < _TABLE_MAX:
+            self[code] = found
+        return found
+
+
+_TABLE_MAX = 20_000
+_WITHOUT_MARKS = _MarksTable()
 
 
 def _number_key(text: str) -> str:
@@ -173,8 +187,8 @@ def facts(text: str) -> list[Fact]:
                 found.append(Fact("date", _DATE_WORDS[word], shown(m), m.start()))
     every_pattern = unfiltered(folded)  # a digit beyond ASCII: prefixes cannot tell
     for kind, key, compiled, starts in _SCANS:
-        first = None if every_pattern else starts.get()
-        if first is not None and not any(p in folded for p in first):
+        first = None if every_pattern else _first(starts)
+        if first is not None and not any(map(folded.__contains__, first)):
             continue
         for m in compiled.finditer(folded):
             found.append(Fact(kind, key, shown(m), m.start()))  # type: ignore[arg-type]
@@ -186,6 +200,21 @@ def facts(text: str) -> list[Fact]:
             continue  # capitalised because a sentence starts: it tells nothing
         found.append(Fact("name", key, m.group(0), m.start()))
     return sorted(found, key=lambda f: f.at)
+
+
+_FIRST: dict[int, tuple[str, ...]] = {}
+
+
+def _first(starts: LazyStarts) -> tuple[str, ...] | None:
+    """Once `starts` knows a pattern's first characters, those no other begins (where
+    « free » is, so is « free d »); None before, or when they cannot be told."""
+    first = _FIRST.get(id(starts))
+    if first is None:
+        known = starts.get()
+        if known is None:
+            return None
+        first = _FIRST[id(starts)] = tuple(shortest(known))
+    return first
 
 
 def _starts_sentence(text: str, at: int) -> bool:
