@@ -35,6 +35,7 @@ from bot.review.packs import pack as load_pack_of
 from bot.review.platforms import markdown_marks, spec, weighted_length
 from bot.review.prefilter import LazyStarts, starts, unfiltered
 from bot.review.regex_code import kept
+from bot.review.second_reading import second_reading  # the model is loaded on its first reading
 from bot.review.taxonomy import CATEGORY_RULES, GOLDEN_RULES, LANGUAGES, SEVERITY_ORDER
 from bot.review.text import (
     Folded,
@@ -563,8 +564,6 @@ def rules_review(request: ReviewRequest, folded: Folded | None = None) -> Review
     # to, without reading the negation: then the rules alone judge.
     if (request.second_reading and analysis.pack is not None and language in LANGUAGES
             and not analysis.set_aside):
-        from bot.review.second_reading import second_reading  # loads the model on first use
-
         # The model reads the customer's message as the rules do: a bounded slice of it.
         read = request
         if request.context and (sliced := context_read(request.context)) is not request.context:

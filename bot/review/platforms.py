@@ -38,7 +38,8 @@ def spec(platform: str) -> PlatformSpec:
 def weighted_length(text: str, platform: str) -> int:
     """Length as the platform counts it: on X every link counts 23."""
     s = spec(platform)
-    if not s.link_length:
+    # A link holds « // » or « www. » (in any case): without either, the length as typed.
+    if not s.link_length or ("//" not in text and "www." not in text.lower()):
         return len(text)
     total = 0
     last = 0
@@ -68,7 +69,7 @@ _LINK = r"\[([^\[\]\n]{1,300})\]\(([^()\[\]\s]{1,2000})\)"
 
 def markdown_marks(text: str, platform: str) -> list[tuple[int, int]]:
     """Where Markdown the platform will not render stands in `text` (empty where it renders it)."""
-    if spec(platform).markdown or not _MARKS.intersection(text):
+    if spec(platform).markdown or not any(map(text.__contains__, _MARKS)):
         return []
     return [m.span() for m in re.finditer(_MARKDOWN, text, re.MULTILINE | re.IGNORECASE)]
 
