@@ -38,6 +38,7 @@ def user_folder(kind: str) -> Path:
             return Path(home.rstrip("/") + default[1:]) / APP
     import platformdirs
 
-    finder = {"config": platformdirs.user_config_dir, "data": platformdirs.user_data_dir,
-              "cache": platformdirs.user_cache_dir}[kind]
+    if kind == "cache":  # as it has always been asked for (on Windows, under an author folder)
+        return Path(platformdirs.user_cache_dir(APP))
+    finder = {"config": platformdirs.user_config_dir, "data": platformdirs.user_data_dir}[kind]
     return Path(finder(APP, appauthor=False))

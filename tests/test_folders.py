@@ -27,7 +27,8 @@ def test_each_folder_is_where_platformdirs_puts_it(kind: str, value: str | None,
         monkeypatch.delenv(VARIABLES[kind], raising=False)
     else:
         monkeypatch.setenv(VARIABLES[kind], value)
-    assert str(user_folder(kind)) == FINDERS[kind]("cm-coach", appauthor=False)
+    expected = FINDERS[kind]("cm-coach") if kind == "cache" else FINDERS[kind]("cm-coach", appauthor=False)
+    assert str(user_folder(kind)) == expected
 
 
 def test_android_is_left_to_platformdirs(monkeypatch: pytest.MonkeyPatch) -> None:
