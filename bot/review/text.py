@@ -335,8 +335,10 @@ _URL = kept(r"https?://\S+|www\.\S+", re.IGNORECASE)
 
 def strip_for_detection(text: str) -> str:
     """Drop what tells nothing of the language: links, @mentions, #tags' marks, emoji."""
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub(" ", text)
+    if "//" in text or "www." in text.lower():  # what every link holds, in any case
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
     text = _NOT_LANGUAGE.sub(" ", text)
     return " ".join(text.split())
 
