@@ -510,6 +510,11 @@ def _other_languages(folded: Folded, language: str) -> dict[str, list[tuple[int,
     """
     known = function_words()
     found: dict[str, list[tuple[int, int]]] = {}
+    # A sentence's words are the text's: without one function word of another language in
+    # the whole text, no sentence can be in it.
+    words = _WORDS.findall(folded.text)
+    if not any(any(map(fw.__contains__, words)) for lang, fw in known.items() if lang != language):
+        return found
     for m in _SENTENCE.finditer(folded.text):
         words = _WORDS.findall(m.group(0))
         if not words:
