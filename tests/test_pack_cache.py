@@ -165,15 +165,7 @@ def test_function_words_are_read_without_any_pack_entry(cache: Path, monkeypatch
                 for lang, path in pack_paths().items()}
     for path in pack_paths().values():
         _fresh(path)  # keeps each entry, and its function words apart
-    packs.function_words.cache_clear()
-
-    def no_entry(path: Path) -> None:
-        raise AssertionError(f"{path.name}'s whole entry read for its function words")
-
-    with monkeypatch.context() as m:
-        m.setattr(packs, "_entry", no_entry)
-        assert packs.function_words() == expected
-    packs.function_words.cache_clear()
+    assert _function_words_from_the_cache(monkeypatch) == expected
     for kept in cache.glob("*.words"):
         kept.write_text("{not json", encoding="utf-8")
     assert packs.function_words() == expected  # damaged: read from the pack instead
@@ -188,16 +180,22 @@ def test_function_words_read_from_a_pack_are_kept_for_the_next_process(
     packs._entry.cache_clear()
     first = packs.function_words()  # no entry at all: each pack read for its words
     assert {p.name.split("-")[0] for p in cache.glob("*.words")} == set(pack_paths())
-    packs.function_words.cache_clear()
     packs._entry.cache_clear()
+    assert _function_words_from_the_cache(monkeypatch) == first
+
+
+def _function_words_from_the_cache(monkeypatch: pytest.MonkeyPatch) -> dict[str, frozenset[str]]:
+    """Each pack's function words, read anew with no pack nor entry read."""
+    packs.function_words.cache_clear()
 
     def no_entry(path: Path) -> None:
-        raise AssertionError(f"{path.name} read again for its function words")
+        raise AssertionError(f"{path.name} read for its function words")
 
     with monkeypatch.context() as m:
         m.setattr(packs, "_entry", no_entry)
-        assert packs.function_words() == first
+        found = packs.function_words()
     packs.function_words.cache_clear()
+    return found
 
 
 def test_the_entry_follows_the_files_bytes(cache: Path, tmp_path: Path) -> None:
