@@ -187,7 +187,7 @@ class Pack:
         give way to what the other rules found."""
         return tuple(sorted(self.rules, key=lambda r: r.check == "absence"))
 
-    def by_scan(self, found: anchors.Found) -> tuple[tuple[Rule | StrengthRule, ...], tuple[Rule, ...]]:
+    def by_scan(self, found: anchors.Found) -> tuple[tuple[StrengthRule, ...], tuple[Rule, ...]]:
         """The strengths and the ordered rules worth trying on the text `found` scanned:
         those whose pattern the scan found a place for, and those it cannot tell about
         (another check than a pattern's existence, a pattern without anchors), in their
@@ -198,7 +198,7 @@ class Pack:
                 tuple(item for slot, item in rules if slot is None or slot in hits))
 
     @cached_property
-    def _scan_plan(self) -> tuple[tuple[tuple[int | None, Any], ...], tuple[tuple[int | None, Rule], ...]]:
+    def _scan_plan(self) -> tuple[tuple[tuple[int | None, StrengthRule], ...], tuple[tuple[int | None, Rule], ...]]:
         """Each strength and ordered rule with the scan slot that tells whether it may match,
         None when it is always tried. Read once a scan exists (`by_scan`): building the
         scan gives the patterns their slots."""
