@@ -71,6 +71,7 @@ def _little_endian(weights: array) -> bytes:
 _NOTHING: dict[str, int] = {}
 _UNKNOWN = object()
 _CONTEXTS_KEPT = 64
+_WORDS_KEPT = 100_000
 
 
 class Block:
@@ -212,15 +213,27 @@ def blocks(draft: str, context: str | None, lang: str | None,
 
 
 def _draft_blocks(draft: str, folded: str | None = None) -> list[tuple[str, Set[str]]]:
-    text = _normalise(draft, folded)
-    words = _words(text)
+    words = _draft_words(draft, folded)
     parts: set[str] = set()
     for word in words:
-        if len(word) <= SHORT_WORD:
-            parts.add(" " + word + " ")
-        else:  # cheaper than character n-grams, and as good on drafts the model never saw
-            parts.update((" " + word[:4], " " + word[:5], word[-3:] + " "))
-    return [("w:", {*words, *(a + " " + b for a, b in pairwise(words))}), ("s:", parts)]
+        parts.update(_stem_and_ending(word))
+    return [("w:", _word_grams(words)), ("s:", parts)]
+
+
+def _draft_words(draft: str, folded: str | None = None) -> list[str]:
+    return _words(_normalise(draft, folded))
+
+
+def _word_grams(words: list[str]) -> set[str]:
+    return {*words, *(a + " " + b for a, b in pairwise(words))}
+
+
+def _stem_and_ending(word: str) -> tuple[str, ...]:
+    """A short word whole; a longer one by its first 4 and 5 letters and its last 3: cheaper
+    than character n-grams, and as good on drafts the model never saw."""
+    if len(word) <= SHORT_WORD:
+        return (" " + word + " ",)
+    return (" " + word[:4], " " + word[:5], word[-3:] + " ")
 
 
 @lru_cache(maxsize=256)
@@ -364,6 +377,7 @@ class RiskModel:
         self._table: memoryview | None = None  # see packed()
         self._packed: list[int | None] = []
         self._contexts: dict[str, Block | None] = {}  # see _context_known
+        self._stems: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}  # see _stems_known
         self.scales = scales
         self.biases = biases
         # Suggested decision thresholds (head -> probability), chosen by cross-validation.
@@ -491,10 +505,11 @@ class RiskModel:
         `read`: the context flags the rule packs set on the customer's message; `folded`:
         the draft already folded (`bot.review.text.fold`), when the caller has it."""
         has_context = bool(context and context.strip())
-        draft_blocks = _draft_blocks(draft, folded)
-        own = [part for prefix, keys in draft_blocks if (part := self._known(prefix, keys))]
+        words = _draft_words(draft, folded)
+        grams = _word_grams(words)
+        own = [part for part in (self._known("w:", grams), self._stems_known(words)) if part]
         other = [part] if has_context and (part := self._context_known(context or "")) else []
-        if has_context and COMPLAINT in read and (part := self._known("k:", draft_blocks[0][1])):
+        if has_context and COMPLAINT in read and (part := self._known("k:", grams)):
             other.append(part)
         marks = _flags(draft, lang, has_context, read)
         flags = self._known("m:", marks)
@@ -515,6 +530,26 @@ class RiskModel:
             return None
         # Past MAX_BLOCK features a lane could spill; no draft within the length cap gets near.
         return Block(1.0 if prefix == "m:" else 1.0 / math.sqrt(len(keys)), found[:MAX_BLOCK])
+
+    def _stems_known(self, words: list[str]) -> Block | None:
+        """The `s:` block of `_draft_blocks`, from each word's stem and ending as the model
+        knows them, kept per word (up to _WORDS_KEPT words): words come back from draft
+        to draft, their parts need not be made and looked up again."""
+        kept, known = self._stems, self.block_index.get("s:", _NOTHING)
+        parts: set[str] = set()
+        found: set[int] = set()
+        for word in set(words):
+            entry = kept.get(word)
+            if entry is None:
+                keys = _stem_and_ending(word)
+                entry = (keys, tuple(known[key] for key in keys if key in known))
+                if len(kept) < _WORDS_KEPT:
+                    kept[word] = entry
+            parts.update(entry[0])
+            found.update(entry[1])
+        if not found:
+            return None
+        return Block(1.0 / math.sqrt(len(parts)), list(found)[:MAX_BLOCK])
 
     def _context_known(self, context: str) -> Block | None:
         """The customer's message's block, kept for the few messages last read: a draft's
