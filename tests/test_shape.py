@@ -21,7 +21,7 @@ The rules (docs/architecture.md draws them):
 2. Layers, bottom to top; a layer imports itself and the layers below it, never
    one above (LAYERS):
 
-       bot, bot.datafiles, bot.logsafe   helpers that import nothing of the project
+       bot, bot.datafiles, bot.folders, bot.logsafe   helpers that import only one another
        bot.review      the judgement: taxonomy, engine, rewrites, LLM path, Reviewer
        bot.config      the settings file; its sections are the review's options
        bot.store       SQLite persistence
@@ -58,7 +58,7 @@ PACKAGE = ROOT / "bot"
 
 # Bottom to top; the prefixes in one tuple share a layer.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("bot", "bot.datafiles", "bot.logsafe"),
+    ("bot", "bot.datafiles", "bot.folders", "bot.logsafe"),
     ("bot.review",),
     ("bot.config",),
     ("bot.store",),
