@@ -92,6 +92,27 @@ def test_the_prefixes_of_a_pattern_cover_its_matches() -> None:
         assert not found.isdisjoint(starts(text))
 
 
+@pytest.mark.parametrize(("source", "expected"), [
+    # `?`: the item once, then what follows, and what follows alone
+    (r"(?:les |des )?clients?", {"les clie", "des clie", "client", "clients"}),
+    (r"(?:vous )?(?:devez|pouvez) lire", {"vous dev", "vous pou", "devez li", "pouvez l"}),
+    # `*` and `+` may come back: what follows is not followed
+    (r"(?:tres )*bien", {"tres ", "bien"}),
+    # an item that cannot be told stops where it starts; skipped, what follows is followed
+    (r"nous (?:\w+ )?supprim", {"nous ", "nous sup"}),
+])
+def test_an_optional_item_is_followed_by_what_comes_after_it(source: str, expected: set[str]) -> None:
+    import re
+
+    pattern = re.compile(source)
+    found = prefixes(pattern)
+    assert found == expected
+    for text in ("les clients", "client", "vous devez lire", "pouvez lire", "tres tres bien", "bien",
+                 "nous allons supprimer", "nous supprimons"):
+        for match in pattern.finditer(text):
+            assert any(text[match.start():].startswith(p) for p in found), (source, text)
+
+
 def test_prefixes_are_worked_out_only_once_a_rule_is_warm() -> None:
     import re
 

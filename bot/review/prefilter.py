@@ -77,16 +77,28 @@ def _expand(items: list, prefix: str, out: set[str]) -> None:
         for alternative in av[1]:
             _expand(list(alternative) + rest, prefix, out)
     elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
-        low, _high, item = av
+        low, high, item = av
         if low == 0:
             _expand(rest, prefix, out)
-            _expand_stop_after(list(item), prefix, out)
+        if high == 1:  # `?`: the item once, then what follows it (« les » then the noun)
+            _expand_once_then(list(item), rest, prefix, out)
         else:
             _expand_stop_after(list(item), prefix, out)
     elif op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT):
         _expand(rest, prefix, out)
     else:
         _stop(prefix, out)
+
+
+def _expand_once_then(items: list, rest: list, prefix: str, out: set[str]) -> None:
+    """Prefixes of `items` followed by `rest`; those of `items` alone when that is too many."""
+    inner: set[str] = set()
+    try:
+        _expand(items + rest, prefix, inner)
+    except _Open:
+        _expand_stop_after(items, prefix, out)
+        return
+    out.update(inner)
 
 
 def _expand_stop_after(items: list, prefix: str, out: set[str]) -> None:
