@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.datafiles import load_yaml
-from bot.review.regex_code import kept
+from bot.review.text import REWRITE_PLACEHOLDER
 
 DATA = Path(__file__).parent / "packs" / "_address.yml"
-_PLACEHOLDER = kept(r"\[[^\[\]\n]{1,120}\]")
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +43,7 @@ def replace_phrase(text: str, source: str, target: str) -> str:
     out: list[str] = []
     last = 0
     for m in pattern.finditer(text):
-        if any(p.start() <= m.start() < p.end() for p in _PLACEHOLDER.finditer(text)):
+        if any(p.start() <= m.start() < p.end() for p in REWRITE_PLACEHOLDER.finditer(text)):
             continue
         out.append(text[last:m.start()])
         out.append(match_case(m.group(0), target))

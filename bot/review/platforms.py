@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.datafiles import load_yaml
 from bot.review.regex_code import kept
+from bot.review.text import may_hold_link
 
 _URL = kept(r"https?://[^\s<>\"]+|www\.[^\s<>\"]+", re.IGNORECASE)
 
@@ -38,8 +39,7 @@ def spec(platform: str) -> PlatformSpec:
 def weighted_length(text: str, platform: str) -> int:
     """Length as the platform counts it: on X every link counts 23."""
     s = spec(platform)
-    # A link holds « // » or « www. » (in any case): without either, the length as typed.
-    if not s.link_length or ("//" not in text and "www." not in text.lower()):
+    if not s.link_length or not may_hold_link(text):  # no link: the length as typed
         return len(text)
     total = 0
     last = 0

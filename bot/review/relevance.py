@@ -20,7 +20,7 @@ from typing import Any
 from bot.datafiles import load_yaml
 from bot.review.models import Review, ReviewRequest
 from bot.review.regex_code import kept
-from bot.review.text import CONTEXT_READ_CHARS, fold
+from bot.review.text import CONTEXT_READ_CHARS, REWRITE_PLACEHOLDER, fold
 
 DATA = Path(__file__).parent / "packs" / "_topics.yml"
 # Below the engine's weak score (4): a reply that answers something else is to revise.
@@ -28,7 +28,6 @@ OFF_TOPIC_SCORE = 3
 OFF_TOPIC_RISK = 35
 # The customer's message is read in a bounded slice, as the engine reads it.
 _READ = CONTEXT_READ_CHARS
-_PLACEHOLDER_SPAN = kept(r"\[[^\[\]\n]{1,120}\]")
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
 @lru_cache(maxsize=512)
 def topics(text: str) -> frozenset[str]:
     """The topic ids a text names; placeholders say nothing."""
-    folded = fold(_PLACEHOLDER_SPAN.sub(" ", text)).text
+    folded = fold(REWRITE_PLACEHOLDER.sub(" ", text)).text
     return frozenset(tid for tid, p in _patterns().items() if p.search(folded))
 
 

@@ -37,7 +37,7 @@ from bot.review.packs import pack as pack_of
 from bot.review.platforms import fits, plain_text
 from bot.review.regex_code import kept
 from bot.review.taxonomy import LANGUAGES
-from bot.review.text import context_read, fold, fold_context, placeholders
+from bot.review.text import REWRITE_PLACEHOLDER, context_read, fold, fold_context, placeholders
 
 REACT_CATEGORIES = {"deletion_demand", "private_redirect", "no_acknowledgement", "blame_shift",
                     "personal_data"}
@@ -58,7 +58,6 @@ _REFERENCE = kept(
     re.IGNORECASE,
 )
 _SENTENCE = kept(r"[^.!?\n]+[.!?…]*")
-_PLACEHOLDER_SPAN = kept(r"\[[^\[\]\n]{1,120}\]")
 _CLAUSE = kept(r"[^.!?;,:\n]+[.!?;,:]*")
 # A signature closing the draft: « ^ML », "— Marc", "-Julie".
 _SIGNATURE = kept(r"(?:^|\s)(?:\^\s?|[-—–~]\s?)([A-ZÀ-Ý][\w'’\-]*(?:\s[A-ZÀ-Ý][\w'’\-]*)?)\s*$")
@@ -237,7 +236,7 @@ def _read(review: Review, pack: Pack, reuse: bool) -> Reading:
 
 
 def _in_placeholder(text: str, at: int) -> bool:
-    return any(m.start() <= at < m.end() for m in _PLACEHOLDER_SPAN.finditer(text))
+    return any(m.start() <= at < m.end() for m in REWRITE_PLACEHOLDER.finditer(text))
 
 
 def _lead(lead: str, references: list[str], text: str) -> str:
@@ -453,7 +452,7 @@ def _form_of(text: str, pack: Pack) -> str | None:
     rule = next((r for r in pack.rules if r.check == "address_mix"), None)
     if rule is None:
         return None
-    folded = fold(_PLACEHOLDER_SPAN.sub(" ", text)).text
+    folded = fold(REWRITE_PLACEHOLDER.sub(" ", text)).text
     tu = sum(len(p.findall(folded)) for p in rule.params.get("tu", ()))
     vous = sum(len(p.findall(folded)) for p in rule.params.get("vous", ()))
     if tu and vous:
@@ -470,7 +469,7 @@ def wrong_form(text: str, request: ReviewRequest, language: str) -> bool:
 
 
 def _own_words(text: str) -> int:
-    return len(_OWN_WORD.findall(_PLACEHOLDER_SPAN.sub(" ", text)))
+    return len(_OWN_WORD.findall(REWRITE_PLACEHOLDER.sub(" ", text)))
 
 
 def _checked(text: str, request: ReviewRequest, review: Review, pack: Pack, form: str,

@@ -26,6 +26,9 @@ from bot.review.regex_code import kept
 _APOSTROPHES = "’‘ʼ`´′"
 _QUOTE_PAIRS = {"«": "»", "“": "”", '"': '"', "„": "“"}
 _PLACEHOLDER = kept(r"\[[^\[\]\n]{1,80}\]")
+# A [placeholder] as a rewrite may leave it, up to 120 characters: what the rewriter, the
+# relevance check and the tu/vous conversion leave untouched.
+REWRITE_PLACEHOLDER = kept(r"\[[^\[\]\n]{1,120}\]")
 
 
 # Characters that show nothing and only serve to hide a word from a filter:
@@ -333,9 +336,14 @@ def inside(start: int, end: int, regions: list[tuple[int, int]]) -> bool:
 _URL = kept(r"https?://\S+|www\.\S+", re.IGNORECASE)
 
 
+def may_hold_link(text: str) -> bool:
+    """Whether `text` may hold a link: every one holds « // » or « www. » (in any case)."""
+    return "//" in text or "www." in text.lower()
+
+
 def strip_for_detection(text: str) -> str:
     """Drop what tells nothing of the language: links, @mentions, #tags' marks, emoji."""
-    if "//" in text or "www." in text.lower():  # what every link holds, in any case
+    if may_hold_link(text):
         text = _URL.sub(" ", text)
     if "@" in text:
         text = _MENTION.sub(" ", text)
