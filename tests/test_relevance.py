@@ -66,3 +66,23 @@ def test_no_case_of_the_labelled_corpus_is_judged_off_topic() -> None:
             if line.strip():
                 case = json.loads(line)
                 assert off_topic(case["draft"], case.get("context")) is None, (path.name, case["draft"])
+
+
+def test_the_topic_scan_finds_what_searching_every_topic_finds() -> None:
+    """Topics are tried only where the automaton finds one of their first words: on every
+    draft and customer message of the corpus, on the rewrites' words and on adversarial
+    texts, the topics are those a search of the whole text with each pattern names."""
+    from bot.review import relevance
+    from bot.review.evaluation import default_files, read_corpora
+    from bot.review.text import REWRITE_PLACEHOLDER, fold
+
+    scan, plan = relevance._scan()
+    assert scan is not None and all(slot is not None for _, _, slot in plan)
+    texts = [t for c in read_corpora(default_files()) for t in (c.draft, c.context) if t]
+    texts += ["colis-livraison", "le-vol de nice", "train_x trains", "x4g 4g", "la  box", "ma box.",
+              "Numéro de suivi : 12", "vol n°4521", "hôtel" * 50, "tgv" + "-" * 500, "wifi " * 2000]
+    for text in texts:
+        folded = fold(REWRITE_PLACEHOLDER.sub(" ", text)).text
+        searched = frozenset(tid for tid, p in relevance._patterns().items() if p.search(folded))
+        assert relevance.topics.__wrapped__(text) == searched, text
+    assert sum(1 for t in texts if relevance.topics(t)) > 50  # the corpus names topics
