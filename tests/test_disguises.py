@@ -7,7 +7,6 @@ deletion demand, and its finding still points at the exact words of the draft.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 
@@ -145,7 +144,7 @@ def test_every_look_alike_reaches_the_look_alike_pass() -> None:
         base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
         if base in table:
             assert text._MAY_LOOK_ALIKE.search(ch), f"U+{code:04X}"
-            assert text._slow(ch), f"U+{code:04X}"
+            assert text._SLOW_CHARACTER.search(ch), f"U+{code:04X}"
 
 
 def test_invisible_characters_vanish() -> None:
@@ -156,30 +155,30 @@ def test_invisible_characters_vanish() -> None:
     assert all(unicodedata.category(chr(c)) != "Cf" for c in map(ord, fold("a\u2061b\u206fc").text))
 
 
-def test_the_slow_way_is_taken_where_it_was_before_the_character_class() -> None:
-    """`_slow`, one character class and the runs of white space apart, says what the
-    alternation it replaced said, for each character at the start and before a space."""
-    before = re.compile(
-        r"\s\s|[\t\n\r\f\v\u2028\u2029]|^\s|[œŒæÆßﬀ-ﬆ]"
-        r"|[^\x00-\xac\xae-\u024f\u2000-\u200a\u2010-\u2029\u202f-\u205f\u2600-\u27bf\U0001f300-\U0001faff]")
-    for code in (*range(0xD800), *range(0xE000, 0x20000), *range(0x20000, 0x110000, 251)):
-        ch = chr(code)
-        for draft in (f"{ch}b", f"a{ch} "):
-            assert text._slow(draft) == bool(before.search(draft)), f"U+{code:04X}"
-
-
 def test_plain_latin_text_keeps_the_fast_path() -> None:
     folded = fold("Nous sommes désolés pour ce retard, l’équipe revient vers vous 🙏")
     assert isinstance(folded.origin, range)
 
 
-def test_the_fast_path_folds_each_character_as_the_slow_one() -> None:
-    """The translation table (the fast path) and `_fold_slow`, character by character, over
-    every character the table holds and those the fast path lets through without it."""
-    codes = [*range(0x250), *range(0x2000, 0x2070), *range(0x2600, 0x27C0), *range(0x1F300, 0x1FB00)]
-    for code in codes:
-        draft = f"Ab{chr(code)}é z"
-        assert fold(draft).text == text._fold_slow(draft).text, f"U+{code:04X}"
+def _same_as_slow(draft: str) -> None:
+    folded, slow = fold(draft), text._fold_slow(draft)
+    assert (folded.text, list(folded.origin)) == (slow.text, list(slow.origin)), repr(draft)
+
+
+def test_the_fast_paths_fold_each_character_as_the_slow_one() -> None:
+    """The translation table and the dropping of spaces (the fast paths) against
+    `_fold_slow`, folded text and origins, for every character of the Basic Multilingual
+    Plane and the emoji, alone, between letters and beside spaces and line breaks."""
+    for code in (*range(0xD800), *range(0xE000, 0x10000), *range(0x1F300, 0x1FB00)):
+        ch = chr(code)
+        for draft in (f"Ab{ch}é z", f"{ch}x", f"a {ch} b", f"é\n{ch}\n", f"a{ch}  b"):
+            _same_as_slow(draft)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab É é\n\t\r\x0b\x1c\x85\xa0\u2003\u2028¨¯˘’ĳ¼\xadœ🙏")), max_size=40))
+def test_fold_drops_the_spaces_the_slow_path_drops(draft: str) -> None:
+    _same_as_slow(draft)
 
 
 _MIXED = st.text(

@@ -90,23 +90,17 @@ def _one_to_one_table() -> dict[int, int | str]:
 
 
 _TABLE = _one_to_one_table()
-# What the fast path cannot fold one character to one: runs of white space,
-# ligatures that expand, and any character outside Latin-1 and Latin Extended,
-# the typographic spaces and punctuation, dingbats and emoji pictographs (other
-# scripts and their look-alikes, marks, invisible characters, full-width and
-# mathematical letters…). One class of the characters it takes (line breaks,
-# « œ æ ß » and the soft hyphen left out), so that `re` skips along the text, and runs
-# of white space apart: a single alternation was tried at every character.
+# What the fast path cannot fold one character to one: ligatures that expand, and any
+# character outside Latin-1 and Latin Extended, the typographic spaces and punctuation,
+# dingbats and emoji pictographs (other scripts and their look-alikes, marks, invisible
+# characters, full-width and mathematical letters…). One class, so that `re` skips
+# along the text: a single alternation was tried at every character.
 _SLOW_CHARACTER = kept(
-    r"[^\x00-\x08\x0e-\xac\xae-\xc5\xc7-\xde\xe0-\xe5\xe7-\u0151\u0154-\u024f"
-    r"\u2000-\u200a\u2010-\u2027\u202f-\u205f\u2600-\u27bf\U0001f300-\U0001faff]"
+    r"[^\x00-\xac\xae-\xc5\xc7-\xde\xe0-\xe5\xe7-\u0151\u0154-\u024f"
+    r"\u2000-\u200a\u2010-\u2029\u202f-\u205f\u2600-\u27bf\U0001f300-\U0001faff]"
 )
-_TWO_SPACES = kept(r"\s\s")
-
-
-def _slow(text: str) -> bool:
-    """Whether `fold` must take the slow way (`_fold_slow`)."""
-    return bool(_SLOW_CHARACTER.search(text) or _TWO_SPACES.search(text) or text[:1].isspace())
+# Where the folded text has spaces to drop: at its start, and after a space.
+_SPACES_TO_DROP = kept(r"^ +| {2,}")
 
 
 # Blocks of the scripts that hold letters looking like Latin ones (Greek, Cyrillic,
@@ -124,11 +118,30 @@ def fold(text: str) -> Folded:
         # No control character, so no white space but single spaces: nothing to collapse,
         # and ASCII folds one character to one (« ` » to « ' », capitals to small letters).
         return Folded(text, text.translate(_TABLE).lower(), range(len(text)))
-    if not _slow(text):
-        folded = text.translate(_TABLE).lower()
-        if len(folded) == len(text):
+    if not _SLOW_CHARACTER.search(text):
+        folded = text.translate(_TABLE).lower()  # white space of every kind to « »
+        if len(folded) == len(text):  # each character folded to one
+            if "  " in folded or folded[:1] == " ":
+                return _collapsed(text, folded)
             return Folded(text, folded, range(len(text)))
     return _fold_slow(text)
+
+
+def _collapsed(text: str, folded: str) -> Folded:
+    """`folded` (`text` folded one character to one) without the spaces `_fold_slow` drops:
+    line breaks and double spaces, common in real drafts, need not fold character by
+    character."""
+    parts: list[str] = []
+    origin: list[int] = []
+    kept_from = 0
+    for run in _SPACES_TO_DROP.finditer(folded):
+        cut = run.start() + 1 if run.start() else 0  # a run keeps its first space, but at the start
+        parts.append(folded[kept_from:cut])
+        origin.extend(range(kept_from, cut))
+        kept_from = run.end()
+    parts.append(folded[kept_from:])
+    origin.extend(range(kept_from, len(folded)))
+    return Folded(text, "".join(parts), tuple(origin))
 
 
 def _fold_slow(text: str) -> Folded:
