@@ -77,12 +77,16 @@ def _load_model() -> Any:
     return _model
 
 
-def _predict(text: str) -> list[tuple[str, float]]:
+@lru_cache(maxsize=8)
+def _predict(text: str) -> tuple[tuple[str, float], ...]:
+    """The model's three best guesses. The last few are kept: a review's rewrites ask again
+    whether the draft is in the pack's language (`rewrites._same_language`), and the
+    model is the dearest part of that answer."""
     model = _load_model()
     if model is None or not text:
-        return []
+        return ()
     labels, probs = model.predict(text, k=3)
-    return [(lab.removeprefix("__label__"), float(p)) for lab, p in zip(labels, probs, strict=False)]
+    return tuple((lab.removeprefix("__label__"), float(p)) for lab, p in zip(labels, probs, strict=False))
 
 
 def detect(text: str, function_word_share: dict[str, float] | None = None) -> Detection:
