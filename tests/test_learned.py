@@ -283,21 +283,24 @@ def test_with_the_cache_off_the_model_is_read_from_its_files(monkeypatch: pytest
     assert not (tmp_path / "cache").exists()
 
 
-def test_stems_kept_per_word_make_the_block_the_features_make() -> None:
-    """The `s:` block read through the words kept per word is the block `_draft_blocks`
-    builds: the same value, the same known features, the first time and the next."""
+def test_words_kept_per_word_make_the_blocks_the_features_make() -> None:
+    """The `w:` and `s:` blocks read through the words kept per word are the blocks
+    `_draft_blocks` builds: the same values, the same known features, the first time and
+    the next."""
     from bot.review.evaluation import default_files, read_corpora
     from bot.review.learned import _draft_blocks, _draft_words
 
     model = RiskModel.load()
     drafts = [case.draft for case in read_corpora(default_files())][:200]
-    drafts += ["", "!!!", "Déjà-vu : l'équipe vous répond 24/7 ✈️", "ok ok ok ok"]
+    drafts += ["", "!!!", "Déjà-vu : l'équipe vous répond 24/7 ✈️", "ok ok ok ok", "a b a b a b"]
     for _ in range(2):
         for draft in drafts:
-            expected = model._known("s:", dict(_draft_blocks(draft))["s:"])
-            found = model._stems_known(_draft_words(draft))
-            if expected is None:
-                assert found is None, draft
-            else:
-                assert found is not None, draft
-                assert (found.value, sorted(found.found)) == (expected.value, sorted(expected.found)), draft
+            blocks = dict(_draft_blocks(draft))
+            found = model._words_known(_draft_words(draft))[:2]
+            for prefix, block in zip(("w:", "s:"), found, strict=True):
+                expected = model._known(prefix, blocks[prefix])
+                if expected is None:
+                    assert block is None, draft
+                else:
+                    assert block is not None, draft
+                    assert (block.value, sorted(block.found)) == (expected.value, sorted(expected.found)), draft

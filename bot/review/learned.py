@@ -377,7 +377,7 @@ class RiskModel:
         self._table: memoryview | None = None  # see packed()
         self._packed: list[int | None] = []
         self._contexts: dict[str, Block | None] = {}  # see _context_known
-        self._stems: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}  # see _stems_known
+        self._stems: dict[str, tuple[tuple[str, ...], tuple[int, ...], int | None]] = {}  # see _words_known
         self.scales = scales
         self.biases = biases
         # Suggested decision thresholds (head -> probability), chosen by cross-validation.
@@ -506,10 +506,10 @@ class RiskModel:
         the draft already folded (`bot.review.text.fold`), when the caller has it."""
         has_context = bool(context and context.strip())
         words = _draft_words(draft, folded)
-        grams = _word_grams(words)
-        own = [part for part in (self._known("w:", grams), self._stems_known(words)) if part]
+        grams, stems, bigrams = self._words_known(words)
+        own = [part for part in (grams, stems) if part]
         other = [part] if has_context and (part := self._context_known(context or "")) else []
-        if has_context and COMPLAINT in read and (part := self._known("k:", grams)):
+        if has_context and COMPLAINT in read and (part := self._known("k:", {*words, *bigrams})):
             other.append(part)
         marks = _flags(draft, lang, has_context, read)
         flags = self._known("m:", marks)
@@ -523,33 +523,43 @@ class RiskModel:
         """The block's known features, or None when the model knows none of them."""
         if not keys:
             return None
-        known = self.block_index.get(prefix, _NOTHING)
-        # The intersection runs in C over the smaller side; only the known keys are indexed.
-        found = list(map(known.__getitem__, known.keys() & keys))
+        # One lookup a key (an intersection, then indexing, looked each known key up twice).
+        found = [j for j in map(self.block_index.get(prefix, _NOTHING).get, keys) if j is not None]
         if not found:
             return None
         # Past MAX_BLOCK features a lane could spill; no draft within the length cap gets near.
         return Block(1.0 if prefix == "m:" else 1.0 / math.sqrt(len(keys)), found[:MAX_BLOCK])
 
-    def _stems_known(self, words: list[str]) -> Block | None:
-        """The `s:` block of `_draft_blocks`, from each word's stem and ending as the model
-        knows them, kept per word (up to _WORDS_KEPT words): words come back from draft
-        to draft, their parts need not be made and looked up again."""
-        kept, known = self._stems, self.block_index.get("s:", _NOTHING)
+    def _words_known(self, words: list[str]) -> tuple[Block | None, Block | None, set[str]]:
+        """The `w:` and `s:` blocks of `_draft_blocks`, and the draft's bigrams. Each word's
+        stem and ending, and the word itself, are kept with the features the model knows of
+        them (up to _WORDS_KEPT words): words come back from draft to draft, their parts
+        need not be made and looked up again. Only the bigrams are looked up each time."""
+        kept = self._stems
+        stems_known = self.block_index.get("s:", _NOTHING)
+        grams_known = self.block_index.get("w:", _NOTHING)
         parts: set[str] = set()
-        found: set[int] = set()
-        for word in set(words):
+        stems: set[int] = set()
+        grams: list[int] = []
+        unique = set(words)
+        for word in unique:
             entry = kept.get(word)
             if entry is None:
                 keys = _stem_and_ending(word)
-                entry = (keys, tuple(known[key] for key in keys if key in known))
+                entry = (keys, tuple(stems_known[key] for key in keys if key in stems_known),
+                         grams_known.get(word))
                 if len(kept) < _WORDS_KEPT:
                     kept[word] = entry
             parts.update(entry[0])
-            found.update(entry[1])
-        if not found:
-            return None
-        return Block(1.0 / math.sqrt(len(parts)), list(found)[:MAX_BLOCK])
+            stems.update(entry[1])
+            if entry[2] is not None:
+                grams.append(entry[2])
+        # A token holds no white space: the bigrams are apart from the words (`_word_grams`).
+        bigrams = {a + " " + b for a, b in pairwise(words)}
+        grams += [j for j in map(grams_known.get, bigrams) if j is not None]
+        return (Block(1.0 / math.sqrt(len(unique) + len(bigrams)), grams[:MAX_BLOCK]) if grams else None,
+                Block(1.0 / math.sqrt(len(parts)), list(stems)[:MAX_BLOCK]) if stems else None,
+                bigrams)
 
     def _context_known(self, context: str) -> Block | None:
         """The customer's message's block, kept for the few messages last read: a draft's
