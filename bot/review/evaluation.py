@@ -180,11 +180,12 @@ def read_corpora(paths: list[str | Path], split: str = "all") -> list[Case]:
     cases: list[Case] = []
     seen: dict[str, str] = {}
     for path in paths:
+        written = Path(path).parent.name == WRITTEN_DIR.name
         for case in read_corpus(path):
             if case.id in seen:
                 raise CorpusError(f"{path}, line {case.line}: id {case.id!r} is also in {seen[case.id]}")
             seen[case.id] = str(path)
-            unseen = case.source in UNSEEN_FILES or Path(path).parent.name == WRITTEN_DIR.name
+            unseen = written or case.source in UNSEEN_FILES
             if split == "held-back" and not (unseen and held_back(case.id)):
                 continue
             if split == "tuning" and unseen and held_back(case.id):
