@@ -227,6 +227,33 @@ def test_a_pool_of_workers_gives_the_same_results(run, tmp_path: Path) -> None:
     assert one[1] == two[1]
 
 
+def test_workers_forked_from_a_warm_process_or_spawned_give_the_same_results(
+        run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forked where the system can (after one review here), spawned elsewhere: the same report."""
+    import multiprocessing
+    import threading
+
+    import bot.review.check as check_module
+
+    (tmp_path / "replies.txt").write_text("\n".join(library(30)), encoding="utf-8")
+    used: list[bool] = []
+    pool_context = check_module.pool_context
+
+    def recorded(warm_up):  # type: ignore[no-untyped-def]
+        context, forked = pool_context(warm_up)
+        used.append(forked)
+        return context, forked
+
+    monkeypatch.setattr(check_module, "pool_context", recorded)
+    forked = run("check", "replies.txt", "--format", "json", "--jobs", "2")
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    spawned = run("check", "replies.txt", "--format", "json", "--jobs", "2")
+    # Forked unless a thread another test left running forbids it; spawned when told so.
+    assert used == [threading.active_count() == 1, False]
+    assert forked[0] == spawned[0] == 0
+    assert forked[1] == spawned[1]
+
+
 # --- inputs --------------------------------------------------------------------------
 
 

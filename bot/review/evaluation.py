@@ -274,19 +274,14 @@ def _judge_on_workers(reviewer: Reviewer, cases: list[Case], workers: int) -> li
     Where the system can fork a process that runs no other thread, the workers start as
     copies of this one, its packs compiled and its model read: a fresh interpreter would
     spend a third of a second on that before its first review."""
-    import multiprocessing
-    import threading
     from concurrent.futures import ProcessPoolExecutor
 
-    from bot.review.check import CHUNKS_PER_WORKER
+    from bot.review.check import CHUNKS_PER_WORKER, pool_context
 
     size = -(-len(cases) // (workers * CHUNKS_PER_WORKER))
     out: list[Judged | str] = []
-    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-    if fork:
-        _judge_offline(reviewer, cases[:1])  # what the first review loads, loaded once here
-    context = multiprocessing.get_context("fork" if fork else "spawn")
-    initargs = (None, reviewer) if fork else (reviewer.settings, None)
+    context, forked = pool_context(lambda: _judge_offline(reviewer, cases[:1]))
+    initargs = (None, reviewer) if forked else (reviewer.settings, None)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=_start_worker, initargs=initargs) as pool:
         futures = [pool.submit(_judge_chunk, i, cases[i:i + size]) for i in range(0, len(cases), size)]
