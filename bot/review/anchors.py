@@ -48,10 +48,10 @@ def _library() -> Any:
 ENABLED: bool = _library() is not None
 
 
-# Of each key: its length less one, and the (slot, order) of the units it anchors at a word
-# start, and anywhere.
+# Of each key: its length less one, the (slot, order) of every unit it anchors, and of those
+# that do not need it at a word start (None when none does: nothing to check).
 Units = tuple[tuple[int, int], ...]
-Keys = dict[str, tuple[int, Units, Units]]
+Keys = dict[str, tuple[int, Units, Units | None]]
 
 
 class Found:
@@ -102,32 +102,32 @@ class AnchorScan:
     @staticmethod
     def keys_of(anchors: list[tuple[int, int, frozenset[str], bool]]) -> Keys:
         """What the automaton looks for, from each anchored unit (its slot, its order, its
-        anchors, whether they stand at word starts): each key with its length less one
-        and the (slot, order) of the units it anchors at a word start, and anywhere."""
+        anchors, whether they stand at word starts): each key with its length less one,
+        the (slot, order) of every unit it anchors, and of those it anchors anywhere
+        (None when it anchors none at a word start: a place needs no check)."""
         by_key: dict[str, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
         for slot, order, keys, word_start in anchors:
             for key in shortest(keys):
                 by_key.setdefault(key, ([], []))[0 if word_start else 1].append((slot, order))
-        return {key: (len(key) - 1, tuple(at_word_start), tuple(anywhere))
+        return {key: (len(key) - 1, tuple(at_word_start + anywhere), tuple(anywhere) if at_word_start else None)
                 for key, (at_word_start, anywhere) in by_key.items()}
 
     def positions(self, text: str) -> Found:
         hits: dict[int, list[tuple[int, int]]] = {}
         if self._automaton is None or not text:
             return Found(text, hits)
-        for end, (back, at_word_start, anywhere) in self._automaton.iter(text):
+        for end, (back, units, anywhere) in self._automaton.iter(text):
             start = end - back
-            if at_word_start and start:
+            if start and anywhere is not None:
                 before = text[start - 1]
                 if before.isalnum() or before == "_":  # `re`'s \w: not a word start
-                    at_word_start = ()
-            for units in (at_word_start, anywhere):
-                for slot, order in units:
-                    found = hits.get(slot)
-                    if found is None:
-                        hits[slot] = [(start, order)]
-                    else:
-                        found.append((start, order))
+                    units = anywhere
+            for slot, order in units:
+                found = hits.get(slot)
+                if found is None:
+                    hits[slot] = [(start, order)]
+                else:
+                    found.append((start, order))
         for slot, found in hits.items():
             if len(found) > 1:  # by place, then the units' order: the alternation's
                 hits[slot] = sorted(set(found))
