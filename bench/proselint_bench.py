@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.check_bench import wall  # noqa: E402  (a whole process timed in the main bench's clean environment)
 from bench.run import _cm_coach  # noqa: E402
-from bot.review.check import available_cpus  # noqa: E402
+from bot.review.workers import available_cpus  # noqa: E402
 
 
 def drafts(lines: int) -> list[dict]:

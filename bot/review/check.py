@@ -17,8 +17,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import multiprocessing
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -30,16 +28,13 @@ from bot.review.options import ReviewSetup
 from bot.review.reviewer import Reviewer
 from bot.review.taxonomy import SEVERITY_ORDER, VERDICT_ORDER, VERDICTS
 from bot.review.validation import DraftError
+from bot.review.workers import CHUNKS_PER_WORKER, pool_context, worker_count
 
 # File name endings read, and how.
 INPUT_KINDS: dict[str, str] = {".txt": "txt", ".jsonl": "jsonl", ".csv": "csv"}
 # The field (JSON Lines) or column (CSV) holding the reply, the first found.
 DRAFT_FIELDS = ("draft", "text")
 CONTEXT_FIELD = "context"
-# Below this many lines, worker processes cost more to start than they save.
-POOL_THRESHOLD = 2_000
-# Chunks per worker: enough that a slow chunk does not leave the other workers idle.
-CHUNKS_PER_WORKER = 4
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -357,37 +352,6 @@ def _judge_chunk(start: int, items: list[tuple[str, str | None]]) -> tuple[int, 
     assert _worker is not None, "the pool's initializer sets the judge"
     judge, reviewer = _worker
     return start, judge.many(items, reviewer)
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def pool_context(warm_up: Callable[[], object]) -> tuple[Any, bool]:
-    """The multiprocessing context of a pool of workers, and whether they are forked.
-
-    Where the system can fork a process that runs no other thread, `warm_up` runs here
-    first (one review: what it loads, packs and model, is loaded once) and the workers
-    start as copies of this process. Elsewhere, or beside other threads (a fork copies
-    their locks, not the threads), they are spawned: fresh interpreters."""
-    import threading
-
-    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-    if fork:
-        warm_up()
-    return multiprocessing.get_context("fork" if fork else "spawn"), fork
-
-
-def worker_count(lines: int, jobs: int | None) -> int:
-    """Processes to judge `lines` replies with: `jobs` when given (1: in this process),
-    else every CPU for a big library and this process alone for a small one."""
-    if jobs is not None:
-        return max(1, min(jobs, lines))
-    cpus = available_cpus()
-    return cpus if lines > POOL_THRESHOLD and cpus > 1 else 1
 
 
 def judge_entries(entries: Sequence[Entry], judge: Judge, *, jobs: int | None = None,

@@ -14,7 +14,6 @@ id (`held_back`): `eval --held-back` scores only those, `eval --tuning` the rest
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import sys
@@ -276,7 +275,7 @@ def _judge_on_workers(reviewer: Reviewer, cases: list[Case], workers: int) -> li
     spend a third of a second on that before its first review."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from bot.review.check import CHUNKS_PER_WORKER, pool_context
+    from bot.review.workers import CHUNKS_PER_WORKER, pool_context
 
     size = -(-len(cases) // (workers * CHUNKS_PER_WORKER))
     out: list[Judged | str] = []
@@ -293,7 +292,7 @@ def _judge_on_workers(reviewer: Reviewer, cases: list[Case], workers: int) -> li
 def _review_all(reviewer: Reviewer, cases: list[Case], engine: str,
                 jobs: int | None = None) -> list[Review] | list[Judged]:
     if engine == "offline" or not reviewer.use_llm():
-        from bot.review.check import worker_count
+        from bot.review.workers import worker_count
 
         workers = worker_count(len(cases), jobs)
         judged = (_judge_on_workers(reviewer, cases, workers) if workers > 1
@@ -302,6 +301,7 @@ def _review_all(reviewer: Reviewer, cases: list[Case], engine: str,
             if isinstance(one, str):
                 raise _refused(case, one)
         return judged  # type: ignore[return-value]
+    import asyncio  # the LLM path only: the offline one never starts an event loop
 
     async def run() -> list[Review]:
         # One event loop for the whole corpus, so that the LLM client's connections are reused.
@@ -476,6 +476,8 @@ def progress_bar(stream: TextIO | None = None, width: int = 30) -> Callable[[int
 
 def _review_llm(reviewer: Reviewer, cases: list[Case], concurrency: int, repeat: int,
                 progress: Callable[[int, int], None] | None) -> LLMRun:
+    import asyncio
+
     run = LLMRun(concurrency=max(1, concurrency))
     total = len(cases) * repeat
 
