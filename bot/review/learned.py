@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from bot.review.regex_code import kept
-from bot.review.text import fold
+from bot.review.text import fold, fold_context
 
 MODEL_DIR = Path(__file__).resolve().parent / "model"
 MODEL_FILE = "risk_model.json"
@@ -239,7 +239,7 @@ def _stem_and_ending(word: str) -> tuple[str, ...]:
 @lru_cache(maxsize=256)
 def _context_block(context: str) -> tuple[str, frozenset[str]]:
     """Cached: a draft's rewrites are each read again under the same customer's message."""
-    cwords = _words(_normalise(context))
+    cwords = _words(_normalise(context, fold_context(context).text))  # as the rules read it
     return ("x:", frozenset({*cwords, *(a + " " + b for a, b in pairwise(cwords))}))
 
 

@@ -113,7 +113,14 @@ _MAY_LOOK_ALIKE = kept(
 )
 
 
+@lru_cache(maxsize=4)
 def fold(text: str) -> Folded:
+    """The text folded: small letters without accents, look-alike letters read as Latin,
+    invisible characters dropped, white space collapsed; with the original index of each
+    folded character. The last four are kept: a review folds its draft for the rules, the
+    relevance check and its rewrites' language, and the customer's message for the
+    context flags, the relevance check and the second reading: four hold one review's
+    own texts."""
     if text.isascii() and text.isprintable() and "  " not in text and text[:1] != " ":
         # No control character, so no white space but single spaces: nothing to collapse,
         # and ASCII folds one character to one (« ` » to « ' », capitals to small letters).
@@ -193,10 +200,10 @@ def context_read(context: str) -> str:
     return head + "\n\n" + tail
 
 
-@lru_cache(maxsize=16)
 def fold_context(read: str) -> Folded:
-    """The part of the customer's message that is read, folded once for the context
-    flags and the rewrites alike."""
+    """The part of the customer's message that is read (`context_read`), folded: once for
+    the context flags, the relevance check, the second reading and the rewrites alike
+    (`fold` keeps it)."""
     return fold(read)
 
 # Look-alike letters of other scripts ---------------------------------------
