@@ -86,3 +86,17 @@ def test_the_topic_scan_finds_what_searching_every_topic_finds() -> None:
         searched = frozenset(tid for tid, p in relevance._patterns().items() if p.search(folded))
         assert relevance.topics.__wrapped__(text) == searched, text
     assert sum(1 for t in texts if relevance.topics(t)) > 50  # the corpus names topics
+
+
+def test_topics_are_searched_while_the_scan_is_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.review import anchors, relevance
+
+    tried: list[int] = []
+    scan, _ = relevance._scan()
+    monkeypatch.setattr(type(scan), "positions", lambda self, text: tried.append(1) or anchors.Found(text, {}))
+    monkeypatch.setattr(anchors, "ENABLED", False)
+    assert relevance.topics.__wrapped__(SEAT) == frozenset({"air"})
+    assert not tried
+    monkeypatch.setattr(anchors, "ENABLED", True)
+    assert relevance.topics.__wrapped__(SEAT) == frozenset()  # a scan that finds no place: no topic
+    assert tried

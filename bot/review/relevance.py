@@ -62,12 +62,13 @@ def _scan() -> tuple[anchors.AnchorScan | None, tuple[tuple[str, re.Pattern[str]
     """One automaton of the words each topic may start with (anchors.py): a text is then
     read once, and a topic's pattern tried only where one of its words begins, instead
     of five searches of the whole text. A topic whose first words cannot be told (None)
-    is searched as before; so is every topic without pyahocorasick."""
+    is searched as before; so is every topic without pyahocorasick, or while the scan is
+    turned off (`anchors.ENABLED`, as for the packs)."""
     topics = [(tid, p, prefixes(p)) for tid, p in _patterns().items()]
     anchored = [(slot, 0, first, True) for slot, (_, _, first) in enumerate(topics) if first]
     try:
-        scan = anchors.AnchorScan(anchors.AnchorScan.keys_of(anchored)) if anchors.ENABLED else None
-    except Exception:  # the library missing or failing: every topic is searched
+        scan = anchors.AnchorScan(anchors.AnchorScan.keys_of(anchored))
+    except Exception:  # the library missing, turned off or failing: every topic is searched
         scan = None
     return scan, tuple((tid, p, slot if scan is not None and first else None)
                        for slot, (tid, p, first) in enumerate(topics))
@@ -78,7 +79,9 @@ def topics(text: str) -> frozenset[str]:
     """The topic ids a text names; placeholders say nothing."""
     folded = fold(REWRITE_PLACEHOLDER.sub(" ", text)).text
     scan, plan = _scan()
-    hits = scan.positions(folded).hits if scan is not None else {}
+    if scan is None or not anchors.ENABLED:
+        return frozenset(tid for tid, p, _ in plan if p.search(folded))
+    hits = scan.positions(folded).hits
     # A match begins where one of its topic's words does (at a word start): the places the
     # scan found are the only ones worth trying, and trying them all is `search`.
     return frozenset(tid for tid, p, slot in plan
