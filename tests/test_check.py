@@ -398,3 +398,24 @@ def test_eval_builds_no_rewrite_and_keeps_its_figures(monkeypatch: pytest.Monkey
     for key in ("seconds", "engine", "files", "split"):
         report.pop(key)
     assert report == with_rewrites
+
+
+@pytest.mark.parametrize(("lines", "jobs", "forks", "expected"), [
+    (10, 3, True, 3), (2, 8, True, 2),  # as asked, never more processes than lines
+    (300, None, True, 1), (301, None, True, 4),  # copies of this process start at once
+    (301, None, False, 1), (2_000, None, False, 1), (2_001, None, False, 4),  # fresh interpreters
+])
+def test_a_library_is_split_over_every_cpu_above_a_size_that_depends_on_how_workers_start(
+        monkeypatch: pytest.MonkeyPatch, lines: int, jobs: int | None, forks: bool, expected: int) -> None:
+    from bot.review import workers
+
+    monkeypatch.setattr(workers, "available_cpus", lambda: 4)
+    monkeypatch.setattr(workers, "can_fork", lambda: forks)
+    assert workers.worker_count(lines, jobs) == expected
+
+
+def test_one_cpu_judges_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.review import workers
+
+    monkeypatch.setattr(workers, "available_cpus", lambda: 1)
+    assert workers.worker_count(50_000, None) == 1
