@@ -91,7 +91,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         e.add_argument("--show-cases", action="store_true",
                        help="list the mismatched cases even with --held-back")
         e.add_argument("--jobs", type=int, metavar="N",
-                       help="offline: processes (default: every CPU above 300 cases where workers fork, 2,000 elsewhere; 1: this process only)")
+                       help="offline: processes (default: every CPU above 300 cases where workers fork, "
+                       "2,000 elsewhere; 1: this process only)")
         e.add_argument("--format", choices=("text", "json"), default="text")
         e.add_argument("--config", help="config file")
         e.add_argument("--engine", choices=("offline", "llm", "auto"), default="offline")
@@ -118,7 +119,8 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         ch.add_argument("--lang", choices=LANGUAGES, help="the replies' language; detected per line when omitted")
         ch.add_argument("--platform", help=f"where they will be posted: {', '.join(PLATFORMS)}")
         ch.add_argument("--jobs", type=int, metavar="N",
-                        help="processes (default: every CPU above 300 lines where workers fork, 2,000 elsewhere; 1: this process only)")
+                        help="processes (default: every CPU above 300 lines where workers fork, "
+                        "2,000 elsewhere; 1: this process only)")
         ch.add_argument("--limit", type=int, default=20, metavar="N",
                         help="text: the worst lines shown (default 20; 0: all)")
         ch.add_argument("--config", help="config file")

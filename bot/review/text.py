@@ -74,7 +74,7 @@ class Folded:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-def _one_to_one_table() -> dict[int, int | str]:
+def _translation_table() -> dict[int, int | str]:
     """Each character of ASCII, Latin-1, Latin Extended and the general punctuation as it
     folds (accented letters, the separators that are white space…). Every one is in the
     table: `str.translate` raises and clears a LookupError for each character its table
@@ -89,7 +89,7 @@ def _one_to_one_table() -> dict[int, int | str]:
     return table
 
 
-_TABLE = _one_to_one_table()
+_TABLE = _translation_table()
 # What the fast path cannot fold one character to one: ligatures that expand, and any
 # character outside Latin-1 and Latin Extended, the typographic spaces and punctuation,
 # dingbats and emoji pictographs (other scripts and their look-alikes, marks, invisible
