@@ -350,6 +350,18 @@ def main() -> int:
         return without_rewrites(request)
 
     new_messages = throughput(with_a_new_message, corpus, args.seconds)
+    # Ceilings: the same judgement with parts of it taken away, which the aim does not allow.
+    # They tell how far the rest alone is from the aim: the language given (as if telling
+    # it cost nothing), no second reading, and both (the rules and the review's assembly).
+    languages = [without_rewrites(r).language for r in requests]  # type: ignore[attr-defined]
+    given = [replace(r, lang=lang) for r, lang in zip(requests, languages, strict=True)]
+    ceilings = {
+        "the language given": throughput(without_rewrites, given, args.seconds),
+        "no second reading": throughput(without_rewrites, [replace(r, second_reading=False)
+                                                           for r in requests], args.seconds),
+        "neither: the rules and the review's assembly alone": throughput(
+            without_rewrites, [replace(r, second_reading=False) for r in given], args.seconds),
+    }
     verdicts = [reviewer.review_sync(r).verdict for r in requests]
     worst = worst_case(reviewer)
     worst_100k = max(secs for label, secs in worst if label.startswith("context of 100,000"))
@@ -368,6 +380,8 @@ def main() -> int:
         ("    latency p50 / p99", f"{on_corpus['p50_ms']:.3f} / {on_corpus['p99_ms']:.3f} ms", ""),
         ("  the same, each customer's message new", f"{new_messages['per_second']:,.0f}", ""),
         ("    latency p50 / p99", f"{new_messages['p50_ms']:.3f} / {new_messages['p99_ms']:.3f} ms", ""),
+        *((f"  ceiling, {name}", f"{figures['per_second']:,.0f}", "")
+          for name, figures in ceilings.items()),
         ("reviews/s, with rewrites (as the CLI)", f"{with_rw['per_second']:,.0f}", ""),
         ("  per CPU second", f"{with_rw['per_cpu_second']:,.0f}", ""),
         ("  latency p50 / p99", f"{with_rw['p50_ms']:.3f} / {with_rw['p99_ms']:.3f} ms", ""),
