@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import Settings  # noqa: E402
 from bot.review.evaluation import default_files, read_corpora  # noqa: E402
-from bot.review.models import ReviewRequest  # noqa: E402
+from bot.review.models import Review, ReviewRequest  # noqa: E402
 from bot.review.offline import review_offline  # noqa: E402
 from bot.review.reviewer import Reviewer  # noqa: E402
 from bot.review.taxonomy import VERDICTS  # noqa: E402
@@ -329,7 +329,7 @@ def main() -> int:
     requests = [reviewer.request(d, context=c, platform=pf) for d, c, pf in DRAFTS]
     longest = max(len(d) for d, _, _ in DRAFTS)
 
-    def without_rewrites(request: ReviewRequest) -> object:
+    def without_rewrites(request: ReviewRequest) -> Review:
         return review_offline(reviewer.prepare(request), rewrite=False)
 
     with_rw = throughput(reviewer.review_sync, requests, args.seconds)
@@ -353,7 +353,7 @@ def main() -> int:
     # Ceilings: the same judgement with parts of it taken away, which the aim does not allow.
     # They tell how far the rest alone is from the aim: the language given (as if telling
     # it cost nothing), no second reading, and both (the rules and the review's assembly).
-    languages = [without_rewrites(r).language for r in requests]  # type: ignore[attr-defined]
+    languages = [without_rewrites(r).language for r in requests]
     given = [replace(r, lang=lang) for r, lang in zip(requests, languages, strict=True)]
     ceilings = {
         "the language given": throughput(without_rewrites, given, args.seconds),
